@@ -1,0 +1,3 @@
+export async function infoCommand(_argv: string[]): Promise<number> {
+  return 1;
+}

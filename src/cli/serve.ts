@@ -1,0 +1,56 @@
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import { ConfigError, loadConfig, type Config } from '../config/env.js';
+import { buildApp, type App } from '../http/app.js';
+import { configureImaging } from '../imaging/configure.js';
+import { ProcessingService } from '../services/processing.js';
+
+export function createServices(config: Config): { processing: ProcessingService } {
+  const concurrency = config.processingConcurrency || os.availableParallelism();
+  return {
+    processing: new ProcessingService({ limits: config.limits, fetchAllowHosts: config.fetchAllowHosts, concurrency }),
+  };
+}
+
+/** Starts the HTTP server and wires SIGTERM/SIGINT to a graceful shutdown. */
+export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<App> {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`imgsense: invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  mkdirSync(config.dataDir, { recursive: true });
+  const imaging = configureImaging({ threadsPerImage: config.sharpConcurrency });
+  const { app, lifecycle } = await buildApp({ config, ...createServices(config) });
+  await app.listen({ host: config.host, port: config.port });
+  lifecycle.ready = true;
+  app.log.info({ dataDir: config.dataDir, imaging }, 'imgsense ready');
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    lifecycle.closing = true;
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => {
+      app.log.warn('shutdown timeout: closing with requests still in flight');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    force.unref();
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.log.error({ err }, 'error while closing');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  return { app, lifecycle };
+}

@@ -1,0 +1,114 @@
+import path from 'node:path';
+import { defaultLimits, type Limits } from './limits.js';
+
+/**
+ * The environment, parsed and validated once at start. A bad value stops the server with a message naming
+ * the variable, what is allowed and what it got. Every variable here is documented in docs/configuration.md
+ * (a test checks that).
+ */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  logLevel: LogLevel;
+  limits: Limits;
+  /** Hosts, IPs or CIDRs that URL fetching may reach even when they are private or loopback. */
+  fetchAllowHosts: string[];
+  /** libvips threads per image (sharp.concurrency); 0 keeps sharp's default. */
+  sharpConcurrency: number;
+  /** Images processed at once; more wait in a queue. */
+  processingConcurrency: number;
+  /** How long SIGTERM waits for in-flight requests before closing anyway. */
+  shutdownTimeoutMs: number;
+}
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The env variable of each limit, so docs and validation share one table. */
+export const limitVariables: Record<keyof Limits, string> = {
+  maxImageBytes: 'IMGSENSE_MAX_IMAGE_BYTES',
+  maxBodyBytes: 'IMGSENSE_MAX_BODY_BYTES',
+  maxWidth: 'IMGSENSE_MAX_WIDTH',
+  maxHeight: 'IMGSENSE_MAX_HEIGHT',
+  maxPixels: 'IMGSENSE_MAX_PIXELS',
+  minDimension: 'IMGSENSE_MIN_DIMENSION',
+  maxFrames: 'IMGSENSE_MAX_FRAMES',
+  fetchTimeoutMs: 'IMGSENSE_FETCH_TIMEOUT_MS',
+  fetchMaxRedirects: 'IMGSENSE_FETCH_MAX_REDIRECTS',
+  maxOperations: 'IMGSENSE_MAX_OPERATIONS',
+  processTimeoutMs: 'IMGSENSE_PROCESS_TIMEOUT_MS',
+  maxOutputDimension: 'IMGSENSE_MAX_OUTPUT_DIMENSION',
+};
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw.trim());
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`Expected integer between ${min} and ${max} for ${name} but received ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = raw.trim().toLowerCase() as T;
+  if (!allowed.includes(value)) {
+    throw new ConfigError(`Expected one of ${allowed.join(', ')} for ${name} but received ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function list(env: Env, name: string): string[] {
+  const raw = env[name];
+  if (raw === undefined) return [];
+  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    if (!/^[A-Za-z0-9.:_\-/\[\]]+$/.test(item)) {
+      throw new ConfigError(`Expected a comma-separated list of host names, IPs or CIDRs for ${name} but received ${JSON.stringify(item)}`);
+    }
+  }
+  return items;
+}
+
+function host(env: Env): string {
+  const raw = (env.HOST ?? '').trim();
+  if (raw === '') return '127.0.0.1';
+  if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(raw)) {
+    throw new ConfigError(`Expected a host name or IP address for HOST but received ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const limits = {} as Limits;
+  for (const key of Object.keys(defaultLimits) as (keyof Limits)[]) {
+    const min = key === 'fetchMaxRedirects' ? 0 : 1;
+    limits[key] = integer(env, limitVariables[key], defaultLimits[key], min, Number.MAX_SAFE_INTEGER);
+  }
+  if (limits.maxBodyBytes < limits.maxImageBytes) {
+    throw new ConfigError(
+      `Expected IMGSENSE_MAX_BODY_BYTES to be at least IMGSENSE_MAX_IMAGE_BYTES (${limits.maxImageBytes}) but received ${limits.maxBodyBytes}`,
+    );
+  }
+  const dataDir = (env.IMGSENSE_DATA_DIR ?? '').trim() || './data';
+  return {
+    host: host(env),
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    dataDir: path.resolve(cwd, dataDir),
+    logLevel: oneOf(env, 'LOG_LEVEL', logLevels, 'info'),
+    limits,
+    fetchAllowHosts: list(env, 'IMGSENSE_FETCH_ALLOW_HOSTS'),
+    sharpConcurrency: integer(env, 'IMGSENSE_SHARP_CONCURRENCY', 0, 0, 64),
+    processingConcurrency: integer(env, 'IMGSENSE_PROCESSING_CONCURRENCY', 0, 0, 256),
+    shutdownTimeoutMs: integer(env, 'IMGSENSE_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+  };
+}

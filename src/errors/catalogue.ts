@@ -1,0 +1,114 @@
+/**
+ * The one catalogue of error codes. Names follow Tencent Cloud's published codes wherever one exists, so that
+ * the compatibility layer can map them one to one. docs/errors.md lists the same codes; a test keeps the two
+ * in step in both directions.
+ */
+export interface ErrorSpec {
+  /** HTTP status: 4xx for what the client sent, 5xx only for our own faults. */
+  readonly status: number;
+  /** One line for docs/errors.md and the OpenAPI document. */
+  readonly meaning: string;
+  /** The operator setting (environment variable) that controls when this error fires, if any. */
+  readonly setting?: string;
+}
+
+export const catalogue = {
+  'FailedOperation.EmptyImageError': {
+    status: 400,
+    meaning: 'The image is empty (zero bytes).',
+  },
+  'FailedOperation.ImageDecodeFailed': {
+    status: 400,
+    meaning: 'The image could not be decoded: corrupt, truncated, or not an image.',
+  },
+  'FailedOperation.ImageNotSupported': {
+    status: 415,
+    meaning: 'The image format is recognised but not supported by this server (e.g. HEVC HEIC, JPEG 2000).',
+  },
+  'FailedOperation.ImageSizeExceed': {
+    status: 413,
+    meaning: 'The image is larger, in bytes, than the operator allows.',
+    setting: 'IMGSENSE_MAX_IMAGE_BYTES',
+  },
+  'FailedOperation.ImageResolutionExceed': {
+    status: 400,
+    meaning: 'The image width, height or total pixels (width x height x frames) exceed the operator limit.',
+    setting: 'IMGSENSE_MAX_WIDTH, IMGSENSE_MAX_HEIGHT, IMGSENSE_MAX_PIXELS',
+  },
+  'FailedOperation.ImageResolutionTooSmall': {
+    status: 400,
+    meaning: 'The image is smaller than the minimum width or height (0x0 included).',
+    setting: 'IMGSENSE_MIN_DIMENSION',
+  },
+  'FailedOperation.ImageFramesExceed': {
+    status: 400,
+    meaning: 'An animated or multi-page image has more frames than the operator allows.',
+    setting: 'IMGSENSE_MAX_FRAMES',
+  },
+  'FailedOperation.ImageDownloadError': {
+    status: 400,
+    meaning: 'The image URL could not be fetched: connection failure, HTTP error, timeout, too many redirects.',
+    setting: 'IMGSENSE_FETCH_TIMEOUT_MS, IMGSENSE_FETCH_MAX_REDIRECTS',
+  },
+  'FailedOperation.ProcessingTimeout': {
+    status: 408,
+    meaning: 'Processing the image took longer than the operator allows for one request.',
+    setting: 'IMGSENSE_PROCESS_TIMEOUT_MS',
+  },
+  'InvalidParameter': {
+    status: 400,
+    meaning: 'The request is malformed: wrong content type, unparseable JSON or multipart, unknown field.',
+  },
+  'InvalidParameterValue': {
+    status: 400,
+    meaning: 'A parameter has a value outside what is allowed; the message names the parameter and the range.',
+  },
+  'InvalidParameterValue.UrlIllegal': {
+    status: 400,
+    meaning: 'The image URL is not an http(s) URL, or it resolves to an address the server refuses to fetch.',
+    setting: 'IMGSENSE_FETCH_ALLOW_HOSTS',
+  },
+  'InvalidParameterValue.ImageBase64Illegal': {
+    status: 400,
+    meaning: 'The base64 image is not valid base64.',
+  },
+  'MissingParameter': {
+    status: 400,
+    meaning: 'A required parameter is missing (e.g. neither image nor url was given).',
+  },
+  'UnsupportedOperation': {
+    status: 400,
+    meaning: 'The operation cannot be applied to this input or output (e.g. an unknown operation name).',
+  },
+  'RequestSizeLimitExceeded': {
+    status: 413,
+    meaning: 'The request body is larger than the operator allows.',
+    setting: 'IMGSENSE_MAX_BODY_BYTES',
+  },
+  'ResourceNotFound': {
+    status: 404,
+    meaning: 'No route or resource matches the request.',
+  },
+  'UnsupportedProtocol': {
+    status: 405,
+    meaning: 'The HTTP method is not allowed on this route.',
+  },
+  'RequestLimitExceeded': {
+    status: 429,
+    meaning: 'Too many requests; retry after the interval in the Retry-After header.',
+  },
+  'ServiceUnavailable': {
+    status: 503,
+    meaning: 'The server is shutting down or not ready; retry on another instance or later.',
+  },
+  'InternalError': {
+    status: 500,
+    meaning: 'An unexpected fault on the server. The request id identifies the log lines that explain it.',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof catalogue;
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(catalogue, code);
+}

@@ -1,0 +1,51 @@
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../errors/app-error.js';
+import { pickImageSource, type ImageSource } from '../services/image-input.js';
+
+/** What an image endpoint receives, whichever way it arrived: the image source and the other fields. */
+export interface ImageRequest {
+  source: ImageSource;
+  fields: Record<string, unknown>;
+  /** Multipart fields are text; JSON-valued ones are parsed here, scalars are coerced by the validator. */
+  fromMultipart: boolean;
+}
+
+function parseJsonField(name: string, value: string): unknown {
+  const text = value.trim();
+  if (!text.startsWith('{') && !text.startsWith('[')) return value;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new AppError('InvalidParameter', `Expected JSON for the ${name} field but received malformed JSON`, { cause: err });
+  }
+}
+
+async function readMultipart(request: FastifyRequest): Promise<ImageRequest> {
+  let upload: Buffer | undefined;
+  const fields: Record<string, unknown> = {};
+  for await (const part of request.parts()) {
+    if (part.type === 'file') {
+      if (part.fieldname !== 'image' || upload !== undefined) {
+        await part.toBuffer().catch(() => undefined);
+        throw new AppError('InvalidParameter', `Expected one file in the image field but received a file in ${JSON.stringify(part.fieldname)}`);
+      }
+      upload = await part.toBuffer();
+    } else {
+      fields[part.fieldname] = typeof part.value === 'string' ? parseJsonField(part.fieldname, part.value) : part.value;
+    }
+  }
+  const source = pickImageSource({ image: fields.image, url: fields.url, ...(upload && { upload }) });
+  delete fields.image;
+  delete fields.url;
+  return { source, fields, fromMultipart: true };
+}
+
+export async function readImageRequest(request: FastifyRequest): Promise<ImageRequest> {
+  if (request.isMultipart()) return readMultipart(request);
+  const body = request.body;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new AppError('InvalidParameter', 'Expected a JSON object or multipart/form-data body but received something else');
+  }
+  const { image, url, ...fields } = body as Record<string, unknown>;
+  return { source: pickImageSource({ image, url }), fields, fromMultipart: false };
+}

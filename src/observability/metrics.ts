@@ -1,0 +1,39 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per process; /metrics renders it. */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'imgsense_' });
+
+export const httpRequests = new Counter({
+  name: 'imgsense_http_requests_total',
+  help: 'HTTP requests by route, method and status',
+  labelNames: ['method', 'route', 'status'] as const,
+  registers: [registry],
+});
+
+export const httpDuration = new Histogram({
+  name: 'imgsense_http_request_duration_seconds',
+  help: 'HTTP request latency by route',
+  labelNames: ['method', 'route'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [registry],
+});
+
+export const imagesDecoded = new Counter({
+  name: 'imgsense_images_decoded_total',
+  help: 'Images that passed the input gate, by sniffed format',
+  labelNames: ['format'] as const,
+  registers: [registry],
+});
+
+export const bytesIn = new Counter({
+  name: 'imgsense_image_bytes_in_total',
+  help: 'Bytes of images received (upload, base64 or URL)',
+  registers: [registry],
+});
+
+export const bytesOut = new Counter({
+  name: 'imgsense_image_bytes_out_total',
+  help: 'Bytes of images sent back',
+  registers: [registry],
+});
