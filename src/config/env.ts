@@ -45,6 +45,7 @@ export const limitVariables: Record<keyof Limits, string> = {
   maxOperations: 'IMGSENSE_MAX_OPERATIONS',
   processTimeoutMs: 'IMGSENSE_PROCESS_TIMEOUT_MS',
   maxOutputDimension: 'IMGSENSE_MAX_OUTPUT_DIMENSION',
+  maxQueue: 'IMGSENSE_MAX_QUEUE',
 };
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

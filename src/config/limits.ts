@@ -23,6 +23,8 @@ export const defaultLimits = {
   maxOperations: 10,
   /** Deadline for one processing request, checked after each step. */
   processTimeoutMs: 30_000,
+  /** Requests that may wait for a processing slot; beyond this, 429 with Retry-After. */
+  maxQueue: 256,
   /** Largest output side a resize may ask for (an enlargement is still bounded by maxPixels). */
   maxOutputDimension: 16_384,
 } as const;

@@ -89,13 +89,10 @@ export const catalogue = {
     status: 404,
     meaning: 'No route or resource matches the request.',
   },
-  'UnsupportedProtocol': {
-    status: 405,
-    meaning: 'The HTTP method is not allowed on this route.',
-  },
   'RequestLimitExceeded': {
     status: 429,
-    meaning: 'Too many requests; retry after the interval in the Retry-After header.',
+    meaning: 'Too many requests are waiting for image processing; retry after the Retry-After interval.',
+    setting: 'IMGSENSE_MAX_QUEUE',
   },
   'ServiceUnavailable': {
     status: 503,

@@ -77,7 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   healthRoutes(app, lifecycle);
-  imageRoutes(app, deps.processing);
+  imageRoutes(app, deps.processing, config.limits.maxImageBytes);
   await app.ready();
   return { app, lifecycle };
 }

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { MultipartFile } from '@fastify/multipart';
 import { AppError } from '../errors/app-error.js';
 import { pickImageSource, type ImageSource } from '../services/image-input.js';
 
@@ -20,7 +21,18 @@ function parseJsonField(name: string, value: string): unknown {
   }
 }
 
-async function readMultipart(request: FastifyRequest): Promise<ImageRequest> {
+async function readUpload(part: MultipartFile, maxBytes: number): Promise<Buffer> {
+  try {
+    return await part.toBuffer();
+  } catch (err) {
+    if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
+      throw new AppError('FailedOperation.ImageSizeExceed', `Expected at most ${maxBytes} bytes for image but received more`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+async function readMultipart(request: FastifyRequest, maxBytes: number): Promise<ImageRequest> {
   let upload: Buffer | undefined;
   const fields: Record<string, unknown> = {};
   for await (const part of request.parts()) {
@@ -29,7 +41,7 @@ async function readMultipart(request: FastifyRequest): Promise<ImageRequest> {
         await part.toBuffer().catch(() => undefined);
         throw new AppError('InvalidParameter', `Expected one file in the image field but received a file in ${JSON.stringify(part.fieldname)}`);
       }
-      upload = await part.toBuffer();
+      upload = await readUpload(part, maxBytes);
     } else {
       fields[part.fieldname] = typeof part.value === 'string' ? parseJsonField(part.fieldname, part.value) : part.value;
     }
@@ -40,8 +52,8 @@ async function readMultipart(request: FastifyRequest): Promise<ImageRequest> {
   return { source, fields, fromMultipart: true };
 }
 
-export async function readImageRequest(request: FastifyRequest): Promise<ImageRequest> {
-  if (request.isMultipart()) return readMultipart(request);
+export async function readImageRequest(request: FastifyRequest, maxBytes: number): Promise<ImageRequest> {
+  if (request.isMultipart()) return readMultipart(request, maxBytes);
   const body = request.body;
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new AppError('InvalidParameter', 'Expected a JSON object or multipart/form-data body but received something else');

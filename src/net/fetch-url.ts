@@ -113,7 +113,7 @@ async function resolveChecked(
     host,
     checked.map((a) => a.address),
   );
-  if (refused !== undefined && Math.random() > 2) throw illegal('a public http(s) address', refused, hop);
+  if (refused !== undefined) throw illegal('a public http(s) address', refused, hop);
   return checked;
 }
 
@@ -146,6 +146,7 @@ export function requestOptions(url: URL, addresses: readonly ResolvedAddress[], 
     method: 'GET',
     headers: { Host: url.host, ...HEADERS },
     agent: false,
+    insecureHTTPParser: false,
     lookup: pinnedLookup(host, addresses),
     signal,
     ...(tls ? { rejectUnauthorized: true, ...(isIP(host) ? {} : { servername: host }) } : {}),

@@ -45,10 +45,20 @@ export class ProcessingService {
     return this.gate.pending;
   }
 
+  /** A bounded queue: past it, a client is better served by a quick 429 than by a timeout. */
+  private refuseWhenSaturated(): void {
+    if (this.gate.pending >= this.opts.limits.maxQueue) {
+      throw new AppError('RequestLimitExceeded', `Expected at most ${this.opts.limits.maxQueue} requests waiting for image processing but received one more`, {
+        headers: { 'Retry-After': '1' },
+      });
+    }
+  }
+
   async process(source: ImageSource, body: ProcessRequest, opts: { coerce?: boolean; signal?: AbortSignal } = {}): Promise<PipelineResult> {
     const { operations, output } = parseProcessRequest(body, this.opts.limits, { coerce: opts.coerce ?? false });
     const deadline = Date.now() + this.opts.limits.processTimeoutMs;
     const probe = await openImageSource(source, this.opts, opts.signal);
+    this.refuseWhenSaturated();
     const result = await this.gate.run(() => runPipeline({ probe, operations, output, limits: this.opts.limits, deadline }));
     bytesOut.inc(result.data.length);
     return result;
@@ -56,6 +66,7 @@ export class ProcessingService {
 
   async info(source: ImageSource, opts: { includeGps: boolean }, signal?: AbortSignal): Promise<ImageInfo> {
     const probe = await openImageSource(source, this.opts, signal);
+    this.refuseWhenSaturated();
     return this.gate.run(() => describeImage(probe, opts));
   }
 }

@@ -5,7 +5,6 @@ import { catalogue, isErrorCode, type ErrorCode } from '../../errors/catalogue.j
 /** Fastify's and @fastify/multipart's own error codes, mapped onto the catalogue. */
 const frameworkCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'RequestSizeLimitExceeded',
-  FST_REQ_FILE_TOO_LARGE: 'FailedOperation.ImageSizeExceed',
   FST_PARTS_LIMIT: 'InvalidParameter',
   FST_FILES_LIMIT: 'InvalidParameter',
   FST_FIELDS_LIMIT: 'InvalidParameter',
@@ -28,9 +27,6 @@ export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const e = err as FastifyError & { statusCode?: number };
   const mapped = e?.code ? frameworkCodes[e.code] : undefined;
-  if (mapped === 'FailedOperation.ImageSizeExceed') {
-    return new AppError(mapped, 'Expected an image within the size limit for image but received a larger file', { cause: err });
-  }
   if (mapped) return new AppError(mapped, e.message, { cause: err });
   if (e instanceof SyntaxError || (e?.statusCode === 400 && /JSON/i.test(e.message))) {
     return new AppError('InvalidParameter', `Expected a valid JSON body but received malformed JSON: ${e.message}`, { cause: err });

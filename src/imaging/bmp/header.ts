@@ -10,8 +10,8 @@ export interface BmpHeader {
   bitCount: number;
   compression: 'rgb' | 'rle8' | 'rle4' | 'bitfields';
   /**
-   * The file declares an alpha mask (v3+ header or BI_ALPHABITFIELDS). decodeBmp may still return 3 channels:
-   * an alpha channel that is 0 everywhere is treated as opaque.
+   * The file declares an alpha mask (in a v3+ header, or after a 40-byte header with BI_ALPHABITFIELDS).
+   * decodeBmp may still return 3 channels: an alpha channel that is 0 everywhere is treated as opaque.
    */
   hasAlpha: boolean;
   headerSize: number;
@@ -137,7 +137,12 @@ export function parseBmp(buf: Uint8Array): ParsedBmp {
       // A 40-byte header keeps its masks in the 12 (or 16, with alpha) bytes after it.
       const maskBytes = code === BI_ALPHABITFIELDS ? 16 : 12;
       if (buf.length < dibEnd + maskBytes) throw new BmpError('truncated', 'BMP: file ends inside the colour masks');
-      masks = { r: u32(buf, dibEnd), g: u32(buf, dibEnd + 4), b: u32(buf, dibEnd + 8), a: maskBytes === 16 ? u32(buf, dibEnd + 12) : 0 };
+      masks = {
+        r: u32(buf, dibEnd),
+        g: u32(buf, dibEnd + 4),
+        b: u32(buf, dibEnd + 8),
+        a: maskBytes === 16 ? u32(buf, dibEnd + 12) : 0,
+      };
       paletteOffset += maskBytes;
     }
     // Some writers set BI_BITFIELDS but leave the masks zero; they mean the defaults.
@@ -190,7 +195,9 @@ function validateMasks(masks: BmpMasks, bitCount: number): void {
     if (mask === 0) continue;
     const shifted = mask >>> ctz(mask);
     // Contiguous iff shifted is 2^k - 1 (for all 32 bits, shifted + 1 = 2^32 becomes 0 under `&`).
-    if (((shifted + 1) & shifted) !== 0) throw new BmpError('invalid', `BMP: ${name} mask 0x${mask.toString(16)} is not contiguous`);
+    if (((shifted + 1) & shifted) !== 0) {
+      throw new BmpError('invalid', `BMP: ${name} mask 0x${mask.toString(16)} is not contiguous`);
+    }
   }
 }
 

@@ -64,6 +64,8 @@ export function decodeRle(
       case 0: // end of line
         x = 0;
         y++;
+        // One end-of-line after the top row is common; more means the stream has lost track of the image.
+        if (y > height) throw pastImage();
         break;
       case 1: // end of bitmap
         return;

@@ -14,6 +14,10 @@ export const resize = defineStep({
     if (op.width === undefined && op.height === undefined) {
       throw invalidValue(`${ctx.where}.width`, 'width and/or height (integers between 1 and 16384)', undefined, 'MissingParameter');
     }
+    const side = ctx.limits.maxOutputDimension;
+    for (const key of ['width', 'height'] as const) {
+      if ((op[key] ?? 0) > side) throw invalidValue(`${ctx.where}.${key}`, `integer between 1 and ${side}`, op[key]);
+    }
     const fit = op.fit ?? 'inside';
     // The result's size is known before any pixel work, so an enlargement past the pixel limit is refused here.
     const w = op.width ?? Math.round((ctx.width * op.height!) / ctx.height);

@@ -33,7 +33,7 @@ const InfoFields = Type.Object({ gps: Type.Optional(Type.Boolean()) }, { additio
 
 const multipartNote = 'Send JSON, or multipart/form-data with the file in `image` and the other fields as JSON text.';
 
-export function imageRoutes(app: FastifyInstance, processing: ProcessingService): void {
+export function imageRoutes(app: FastifyInstance, processing: ProcessingService, maxImageBytes: number): void {
   app.post('/v1/images/process', {
     schema: {
       tags: ['images'],
@@ -51,7 +51,7 @@ export function imageRoutes(app: FastifyInstance, processing: ProcessingService)
       },
     },
   }, async (request, reply) => {
-    const { source, fields, fromMultipart } = await readImageRequest(request);
+    const { source, fields, fromMultipart } = await readImageRequest(request, maxImageBytes);
     const result = await processing.process(source, validate(ProcessFields, fields), { coerce: fromMultipart });
     reply.header('X-Image-Width', result.width).header('X-Image-Height', result.height);
     const accept = request.headers.accept ?? '';
@@ -77,7 +77,7 @@ export function imageRoutes(app: FastifyInstance, processing: ProcessingService)
       body: InfoBody,
     },
   }, async (request) => {
-    const { source, fields, fromMultipart } = await readImageRequest(request);
+    const { source, fields, fromMultipart } = await readImageRequest(request, maxImageBytes);
     const { gps } = validate<{ gps?: boolean }>(InfoFields, fields, '', { coerce: fromMultipart });
     const info = await processing.info(source, { includeGps: gps ?? false });
     return { requestId: String(request.id), ...info };
