@@ -50,7 +50,7 @@ export function parseCommandLine(argv: string[], spec: FlagSpec): ParsedArgs {
     ({ tokens } = parseArgs({ args: joinNegativeNumbers(argv, spec), options: spec, allowPositionals: true, strict: true, tokens: true }));
   } catch (err) {
     // node's own wording is clear ("Unknown option '--bogus'"); keep its first line.
-    throw new UsageError((err instanceof Error ? err.message : String(err)).split('\n')[0]!);
+    throw new UsageError((err instanceof Error ? err.message : String(err)).split('\n')[0]!.replace(/\. To specify .*$/, '.'));
   }
   const parsed: ParsedArgs = { positionals: [], flags: [], last: {} };
   for (const token of tokens) {

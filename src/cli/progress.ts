@@ -47,7 +47,7 @@ export class ProgressBar {
     if (!force && now - this.lastDraw < 50) return;
     this.lastDraw = now;
     const label = ` ${this.total}/${this.total} ${this.unit}`.length;
-    const width = Math.max(10, Math.min(40, (this.stream.columns ?? 80) - label - 3));
+    const width = Math.max(10, Math.min(40, (this.stream.columns || 80) - label - 3));
     this.stream.write(`\r${renderBar(this.done, this.total, width, this.unit)}\x1b[K`);
   }
 }
