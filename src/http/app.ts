@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -29,7 +29,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     logger: deps.logger ?? { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
     genReqId,
-    requestIdLogLabel: 'requestId',
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: config.limits.maxBodyBytes,
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -46,10 +46,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     }
   });
 
+  // Image endpoints take JSON or multipart only; a text body is a client mistake worth naming.
+  app.removeContentTypeParser('text/plain');
   registerErrorHandling(app);
   registerObservability(app);
   app.addHook('onRequest', async () => {
     if (lifecycle.closing) throw new AppError('ServiceUnavailable', 'The server is shutting down; retry on another instance');
+  });
+  // Keep-alive sockets of requests that finish during shutdown must not hold the close open.
+  app.addHook('onSend', async (_request, reply) => {
+    if (lifecycle.closing) reply.header('connection', 'close');
   });
 
   // Every route documents every error status with the one envelope.

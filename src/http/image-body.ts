@@ -53,7 +53,16 @@ async function readMultipart(request: FastifyRequest, maxBytes: number): Promise
 }
 
 export async function readImageRequest(request: FastifyRequest, maxBytes: number): Promise<ImageRequest> {
-  if (request.isMultipart()) return readMultipart(request, maxBytes);
+  if (request.isMultipart()) {
+    try {
+      return await readMultipart(request, maxBytes);
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      // busboy reports a broken body (bad boundary, cut short) as a plain Error: the client's fault.
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new AppError('InvalidParameter', `Expected a well-formed multipart/form-data body but received one that failed to parse (${reason})`, { cause: err });
+    }
+  }
   const body = request.body;
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new AppError('InvalidParameter', 'Expected a JSON object or multipart/form-data body but received something else');
