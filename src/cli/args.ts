@@ -1,10 +1,9 @@
 import { parseArgs } from 'node:util';
 import { readFile, stat } from 'node:fs/promises';
-import os from 'node:os';
 import { ConfigError, loadConfig, type Config } from '../config/env.js';
 import { AppError } from '../errors/app-error.js';
-import { configureImaging } from '../imaging/configure.js';
-import { ProcessingService } from '../services/processing.js';
+import { createServices } from '../services/create.js';
+import type { ProcessingService } from '../services/processing.js';
 
 /**
  * What the CLI commands share: an argv parser that keeps the order of the flags (processing steps run in
@@ -111,8 +110,7 @@ export interface CliServices {
 
 /**
  * The services as `imgsense serve` builds them (src/cli/serve.ts createServices), from the same environment,
- * so the operator's limits bind the CLI too. Built here rather than imported from serve.ts, which would load
- * the HTTP framework into every CLI run.
+ * so the operator's limits bind the CLI too.
  */
 export function openServices(env: NodeJS.ProcessEnv = process.env): CliServices {
   let config: Config;
@@ -122,9 +120,7 @@ export function openServices(env: NodeJS.ProcessEnv = process.env): CliServices 
     if (err instanceof ConfigError) throw new UsageError(`invalid configuration: ${err.message}`);
     throw err;
   }
-  configureImaging({ threadsPerImage: config.sharpConcurrency });
-  const concurrency = config.processingConcurrency || os.availableParallelism();
-  const processing = new ProcessingService({ limits: config.limits, fetchAllowHosts: config.fetchAllowHosts, concurrency });
+  const { processing, concurrency } = createServices(config);
   return { config, processing, concurrency };
 }
 

@@ -1,16 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import os from 'node:os';
 import { ConfigError, loadConfig, type Config } from '../config/env.js';
 import { buildApp, type App } from '../http/app.js';
-import { configureImaging } from '../imaging/configure.js';
-import { ProcessingService } from '../services/processing.js';
-
-export function createServices(config: Config): { processing: ProcessingService } {
-  const concurrency = config.processingConcurrency || os.availableParallelism();
-  return {
-    processing: new ProcessingService({ limits: config.limits, fetchAllowHosts: config.fetchAllowHosts, concurrency }),
-  };
-}
+import { createServices } from '../services/create.js';
 
 /** Starts the HTTP server and wires SIGTERM/SIGINT to a graceful shutdown. */
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<App> {
@@ -25,11 +16,11 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<App> 
     throw err;
   }
   mkdirSync(config.dataDir, { recursive: true });
-  const imaging = configureImaging({ threadsPerImage: config.sharpConcurrency });
-  const { app, lifecycle } = await buildApp({ config, ...createServices(config) });
+  const services = createServices(config);
+  const { app, lifecycle } = await buildApp({ config, processing: services.processing });
   await app.listen({ host: config.host, port: config.port });
   lifecycle.ready = true;
-  app.log.info({ dataDir: config.dataDir, imaging }, 'imgsense ready');
+  app.log.info({ dataDir: config.dataDir, imaging: services.imaging, concurrency: services.concurrency }, 'imgsense ready');
 
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -1,6 +1,6 @@
 import { loadConfig, type Config } from '../../src/config/env.js';
 import { buildApp } from '../../src/http/app.js';
-import { createServices } from '../../src/cli/serve.js';
+import { createServices } from '../../src/services/create.js';
 
 export interface TestServer {
   url: string;
@@ -11,7 +11,7 @@ export interface TestServer {
 /** A real server on a loopback port, configured from env-style variables like an operator would. */
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
   const config = loadConfig({ IMGSENSE_DATA_DIR: '.tmp/test-data', ...env });
-  const { app, lifecycle } = await buildApp({ config, ...createServices(config), logger: false });
+  const { app, lifecycle } = await buildApp({ config, processing: createServices(config).processing, logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   lifecycle.ready = true;
   const address = app.server.address();
