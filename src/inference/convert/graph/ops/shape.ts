@@ -1,0 +1,3 @@
+import type { OpHandler } from '../context.js';
+
+export const shapeHandlers: Record<string, OpHandler> = {};
