@@ -6,6 +6,7 @@ Commands:
   serve                         start the HTTP server (configuration: docs/configuration.md)
   process <in> -o <out> [ops]   process a file, or every image in a folder (imgsense process --help)
   info <file> [--json]          describe an image
+  models list|prepare           the recognition models: what is installed, convert them to ONNX
 `;
 
 export async function runCli(argv: string[]): Promise<number | undefined> {
@@ -18,6 +19,8 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
       return (await import('./process.js')).processCommand(rest);
     case 'info':
       return (await import('./info.js')).infoCommand(rest);
+    case 'models':
+      return (await import('./models.js')).modelsCommand(rest);
     case 'help':
     case '--help':
     case '-h':

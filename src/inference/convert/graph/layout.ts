@@ -39,8 +39,11 @@ export function broadcastShape(a?: readonly (number | null)[], b?: readonly (num
   const rank = Math.max(a.length, b.length);
   const out: (number | null)[] = [];
   for (let i = 0; i < rank; i++) {
-    const x = a[a.length - rank + i] ?? 1;
-    const y = b[b.length - rank + i] ?? 1;
+    // A missing leading dimension broadcasts as 1; a null one is unknown and must stay unknown.
+    const ai = a.length - rank + i;
+    const bi = b.length - rank + i;
+    const x = ai < 0 ? 1 : a[ai]!;
+    const y = bi < 0 ? 1 : b[bi]!;
     out.push(x === 1 ? y : y === 1 ? x : x ?? y);
   }
   return out;

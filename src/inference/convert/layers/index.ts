@@ -1,0 +1,2 @@
+export { convertLayersModel } from './convert.js';
+export type { LayersModelJson } from './types.js';

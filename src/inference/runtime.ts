@@ -1,0 +1,165 @@
+import * as ort from 'onnxruntime-node';
+import type { ModelStore, PreparedModel } from './model-store.js';
+import type { ModelEntry } from './registry.js';
+
+/** Typed arrays in, typed arrays out: callers never see the runtime's tensor type. */
+export interface TensorData {
+  data: Float32Array;
+  dims: number[];
+}
+
+export interface RuntimeOptions {
+  /** onnxruntime intra-op threads per session. With sharp on the same cores, this is the inference share. */
+  threads: number;
+  /** Runs of one model at once; more wait. */
+  concurrencyPerModel: number;
+  /** How long a dynamic-batch model waits for more requests to join a batch, in ms (0 disables batching). */
+  batchWindowMs: number;
+  maxBatch: number;
+}
+
+interface Pending {
+  input: TensorData;
+  resolve: (out: Record<string, TensorData>) => void;
+  reject: (err: unknown) => void;
+}
+
+class ModelRunner {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly entry: ModelEntry,
+    readonly prepared: PreparedModel,
+    private readonly session: ort.InferenceSession,
+    private readonly opts: RuntimeOptions,
+  ) {}
+
+  private async slot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.opts.concurrencyPerModel) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private async execute(input: TensorData): Promise<Record<string, TensorData>> {
+    const name = this.session.inputNames[0]!;
+    const out = await this.session.run({ [name]: new ort.Tensor('float32', input.data, input.dims) });
+    const result: Record<string, TensorData> = {};
+    for (const [k, t] of Object.entries(out)) {
+      result[k] = { data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>), dims: [...t.dims] };
+    }
+    return result;
+  }
+
+  run(input: TensorData): Promise<Record<string, TensorData>> {
+    const batchable = this.entry.input.batch === 'dynamic' && this.opts.batchWindowMs > 0 && this.opts.maxBatch > 1;
+    if (!batchable) return this.slot(() => this.execute(input));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ input, resolve, reject });
+      if (this.queue.length >= this.opts.maxBatch) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.opts.batchWindowMs);
+    });
+  }
+
+  /** Runs the queued requests as one batch along axis 0 and hands each caller its own slice. */
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.queue.splice(0, this.opts.maxBatch);
+    if (batch.length === 0) return;
+    if (this.queue.length) this.timer = setTimeout(() => this.flush(), 0);
+    const sameShape = batch.every((p) => p.input.dims.slice(1).join() === batch[0]!.input.dims.slice(1).join());
+    if (batch.length === 1 || !sameShape) {
+      for (const p of batch) this.slot(() => this.execute(p.input)).then(p.resolve, p.reject);
+      return;
+    }
+    const per = batch.map((p) => p.input.dims[0]!);
+    const total = per.reduce((a, b) => a + b, 0);
+    const data = new Float32Array(batch.reduce((n, p) => n + p.input.data.length, 0));
+    let offset = 0;
+    for (const p of batch) {
+      data.set(p.input.data, offset);
+      offset += p.input.data.length;
+    }
+    this.slot(() => this.execute({ data, dims: [total, ...batch[0]!.input.dims.slice(1)] })).then((out) => {
+      let start = 0;
+      batch.forEach((p, i) => {
+        const mine: Record<string, TensorData> = {};
+        for (const [k, t] of Object.entries(out)) {
+          const rowSize = t.data.length / t.dims[0]!;
+          mine[k] = { data: t.data.slice(start * rowSize, (start + per[i]!) * rowSize), dims: [per[i]!, ...t.dims.slice(1)] };
+        }
+        start += per[i]!;
+        p.resolve(mine);
+      });
+    }, (err) => batch.forEach((p) => p.reject(err)));
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/**
+ * Sessions created once per model (converted on first use, cached on disk), bounded concurrency per model, and
+ * micro-batching for models with a dynamic batch axis.
+ */
+export class InferenceRuntime {
+  private readonly runners = new Map<string, Promise<ModelRunner>>();
+
+  constructor(private readonly store: ModelStore, private readonly models: readonly ModelEntry[], private readonly opts: RuntimeOptions) {}
+
+  entry(id: string): ModelEntry {
+    const e = this.models.find((m) => m.id === id);
+    if (!e) throw new Error(`unknown model ${id}`);
+    return e;
+  }
+
+  private runner(id: string): Promise<ModelRunner> {
+    let r = this.runners.get(id);
+    if (!r) {
+      const entry = this.entry(id);
+      r = (async () => {
+        const prepared = this.store.prepare(entry);
+        const session = await ort.InferenceSession.create(prepared.onnx, {
+          intraOpNumThreads: this.opts.threads,
+          interOpNumThreads: 1,
+          graphOptimizationLevel: 'all',
+          executionMode: 'sequential',
+        });
+        return new ModelRunner(entry, prepared, session, this.opts);
+      })();
+      r.catch(() => this.runners.delete(id));
+      this.runners.set(id, r);
+    }
+    return r;
+  }
+
+  /** Creates the sessions and runs each model once, so the first request does not pay for it. */
+  async warm(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      const runner = await this.runner(id);
+      const spec = runner.entry.input;
+      const [h, w] = spec.size ?? [64, 64];
+      const dims = spec.layout === 'nhwc' ? [1, h, w, spec.channels] : [1, spec.channels, h, w];
+      await runner.run({ data: new Float32Array(dims.reduce((a, b) => a * b, 1)), dims });
+    }
+  }
+
+  async run(id: string, input: TensorData): Promise<Record<string, TensorData>> {
+    return (await this.runner(id)).run(input);
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.runners.values()];
+    this.runners.clear();
+    await Promise.all(all.map(async (r) => (await r).release()));
+  }
+}
