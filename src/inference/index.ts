@@ -50,6 +50,9 @@ export function listModels(dataDir: string, models: readonly ModelEntry[] = buil
 
 export async function* prepareModels(dataDir: string, ids: readonly string[] = [], models: readonly ModelEntry[] = builtinModels): AsyncGenerator<{ id: string; onnx?: string; seconds: number; error?: string }> {
   const store = createModelStore(dataDir);
+  for (const id of ids.filter((i) => !models.some((m) => m.id === i))) {
+    yield { id, seconds: 0, error: `unknown model; expected one of ${models.map((m) => m.id).join(', ')}` };
+  }
   for (const m of models.filter((x) => ids.length === 0 || ids.includes(x.id))) {
     const t0 = performance.now();
     try {

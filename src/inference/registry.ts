@@ -65,6 +65,11 @@ export const builtinModels: ModelEntry[] = [
     upstream: 'GantMan/nsfw_model (MIT) via infinitered/nsfwjs', licence: 'MIT', input: rgb01([224, 224]), outputs: {}, labels: nsfwClasses,
   },
   {
+    id: 'nsfw-mobilenet-v2-mid', task: 'moderation', description: 'nsfwjs MobileNetV2 "mid" graph model (224x224): drawing, hentai, neutral, porn, sexy',
+    source: { package: 'nsfwjs', format: 'nsfwjs-bundle', files: ['dist/models/mobilenet_v2_mid'] },
+    upstream: 'GantMan/nsfw_model (MIT) via infinitered/nsfwjs', licence: 'MIT', input: rgb01([224, 224]), outputs: {}, labels: nsfwClasses,
+  },
+  {
     id: 'nsfw-inception-v3', task: 'moderation', description: 'nsfwjs InceptionV3 (299x299): drawing, hentai, neutral, porn, sexy',
     source: { package: 'nsfwjs', format: 'nsfwjs-bundle', files: ['dist/models/inception_v3'] },
     upstream: 'GantMan/nsfw_model (MIT) via infinitered/nsfwjs', licence: 'MIT', input: rgb01([299, 299]), outputs: {}, labels: nsfwClasses,

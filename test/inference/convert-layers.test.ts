@@ -63,8 +63,8 @@ for (const [name, size] of [['mobilenet_v2', 224], ['inception_v3', 299]] as con
 // Slim and medium (RDN) take 0..255, thick (RRDN) takes 0..1: each package's inputRange.
 const esrgan: [EsrganSize, number, [number, number]][] = [
   ['slim', 2, [64, 64]], ['slim', 4, [64, 64]], ['slim', 3, [56, 40]],
-  ['medium', 2, [64, 64]], ['medium', 4, [64, 64]],
-  ['thick', 2, [64, 64]], ['thick', 4, [64, 64]],
+  ['medium', 2, [64, 64]], ['medium', 4, [64, 64]], ['medium', 3, [40, 48]],
+  ['thick', 2, [64, 64]], ['thick', 4, [64, 64]], ['thick', 3, [32, 40]],
 ];
 for (const [size, scale, [w, h]] of esrgan) {
   test(`esrgan-${size} x${scale} (${w}x${h} crop): ONNX conversion matches TF.js within 1e-4 relative L2`, async () => {

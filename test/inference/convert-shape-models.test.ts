@@ -19,6 +19,7 @@ const models: [id: string, image: string][] = [
   ['facemesh-detection-short', 'faces/groups/bbt1.jpg'],
   ['facemesh-detection-full', 'faces/groups/bbt1.jpg'],
   ['mobileface', 'faces/single/disgusted.jpg'],
+  ['mobilefacenet', 'faces/single/fearful.jpg'],
 ];
 for (const [id, image] of models) {
   test(`${id}: ONNX conversion matches TF.js within 1e-4 relative L2`, async () => {

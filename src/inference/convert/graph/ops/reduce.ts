@@ -1,6 +1,6 @@
 import type { OpHandler } from '../context.js';
 
-/** TF reductions take the axes as a tensor; opset 17 wants them as an attribute, so they must be constants. */
+/** TF reductions take the axes as a tensor; ONNX wants them fixed at conversion time, so they must be constants. */
 function reduce(op: string): OpHandler {
   return (ctx) => {
     const x = ctx.input(0);
@@ -10,7 +10,10 @@ function reduce(op: string): OpHandler {
     const shape = x.shape && rank !== undefined
       ? x.shape.flatMap((d, i) => (axes.includes(i) ? (keep ? [1] : []) : [d]))
       : undefined;
-    return ctx.b.node(op, [x], { axes, keepdims: keep ? 1 : 0 }, { dtype: x.dtype, ...(shape && { shape }) });
+    const out = { dtype: x.dtype, ...(shape && { shape }) };
+    // At opset 17 ReduceSum alone takes its axes as an input (since opset 13); the others still as an attribute.
+    if (op === 'ReduceSum') return ctx.b.node(op, [x, ctx.b.int64s(axes)], { keepdims: keep ? 1 : 0 }, out);
+    return ctx.b.node(op, [x], { axes, keepdims: keep ? 1 : 0 }, out);
   };
 }
 
