@@ -1,26 +1,30 @@
 import { mkdirSync } from 'node:fs';
 import { ConfigError, loadConfig, type Config } from '../config/env.js';
 import { buildApp, type App } from '../http/app.js';
-import { createServices } from '../services/create.js';
+import { CustomModelError } from '../inference/index.js';
+import { createServices, type Services } from '../services/create.js';
 
 /** Starts the HTTP server and wires SIGTERM/SIGINT to a graceful shutdown. */
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<App> {
   let config: Config;
+  let services: Services;
   try {
     config = loadConfig(env);
+    mkdirSync(config.dataDir, { recursive: true });
+    services = createServices(config);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof CustomModelError) {
       process.stderr.write(`imgsense: invalid configuration: ${err.message}\n`);
       process.exit(2);
     }
     throw err;
   }
-  mkdirSync(config.dataDir, { recursive: true });
-  const services = createServices(config);
-  const { app, lifecycle } = await buildApp({ config, processing: services.processing });
+  const { app, lifecycle } = await buildApp({ config, processing: services.processing, onClose: () => services.inference.close() });
   await app.listen({ host: config.host, port: config.port });
+  // Readiness waits for the warmed models: the first request must not pay for a conversion or a session.
+  await services.inference.warm(config.inference.warm);
   lifecycle.ready = true;
-  app.log.info({ dataDir: config.dataDir, imaging: services.imaging, concurrency: services.concurrency }, 'imgsense ready');
+  app.log.info({ dataDir: config.dataDir, imaging: services.imaging, concurrency: services.concurrency, warmed: config.inference.warm }, 'imgsense ready');
 
   let stopping = false;
   const shutdown = (signal: string) => {

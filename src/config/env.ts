@@ -20,6 +20,18 @@ export interface Config {
   processingConcurrency: number;
   /** How long SIGTERM waits for in-flight requests before closing anyway. */
   shutdownTimeoutMs: number;
+  inference: {
+    /** onnxruntime intra-op threads per session; 0 = the number of cores. */
+    threads: number;
+    /** Runs of one model at once. */
+    concurrencyPerModel: number;
+    /** Micro-batching window for models with a dynamic batch axis, ms; 0 disables it. */
+    batchWindowMs: number;
+    maxBatch: number;
+    provider: 'cpu' | 'cuda';
+    /** Models whose sessions are created and warmed at start. */
+    warm: string[];
+  };
 }
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -80,6 +92,16 @@ function list(env: Env, name: string): string[] {
   return items;
 }
 
+function modelList(env: Env, name: string): string[] {
+  const items = (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(item)) {
+      throw new ConfigError(`Expected a comma-separated list of model ids (see imgsense models list) for ${name} but received ${JSON.stringify(item)}`);
+    }
+  }
+  return items;
+}
+
 function host(env: Env): string {
   const raw = (env.HOST ?? '').trim();
   if (raw === '') return '127.0.0.1';
@@ -111,5 +133,13 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     sharpConcurrency: integer(env, 'IMGSENSE_SHARP_CONCURRENCY', 0, 0, 64),
     processingConcurrency: integer(env, 'IMGSENSE_PROCESSING_CONCURRENCY', 0, 0, 256),
     shutdownTimeoutMs: integer(env, 'IMGSENSE_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    inference: {
+      threads: integer(env, 'IMGSENSE_INFERENCE_THREADS', 0, 0, 64),
+      concurrencyPerModel: integer(env, 'IMGSENSE_INFERENCE_CONCURRENCY', 1, 1, 64),
+      batchWindowMs: integer(env, 'IMGSENSE_BATCH_WINDOW_MS', 2, 0, 1000),
+      maxBatch: integer(env, 'IMGSENSE_MAX_BATCH', 8, 1, 256),
+      provider: oneOf(env, 'IMGSENSE_INFERENCE_PROVIDER', ['cpu', 'cuda'] as const, 'cpu'),
+      warm: modelList(env, 'IMGSENSE_WARM_MODELS'),
+    },
   };
 }

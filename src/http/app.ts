@@ -19,6 +19,8 @@ export interface AppDeps {
   lifecycle?: Lifecycle;
   /** Tests pass false to keep output quiet; the server passes pino options. */
   logger?: boolean | object;
+  /** Runs when the server closes, after in-flight requests (e.g. releasing model sessions). */
+  onClose?: () => Promise<void>;
 }
 
 export interface App { app: FastifyInstance; lifecycle: Lifecycle }
@@ -48,6 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   // Image endpoints take JSON or multipart only; a text body is a client mistake worth naming.
   app.removeContentTypeParser('text/plain');
+  if (deps.onClose) app.addHook('onClose', deps.onClose);
   registerErrorHandling(app);
   registerObservability(app);
   app.addHook('onRequest', async () => {

@@ -3,8 +3,16 @@ import { convertEntry } from './convert/index.js';
 import { ModelStore, type PreparedModel } from './model-store.js';
 import { builtinModels, type ModelEntry } from './registry.js';
 
+import { loadCustomModels } from './custom-models.js';
+
 export { InferenceRuntime, type TensorData, type RuntimeOptions } from './runtime.js';
 export { ModelStore } from './model-store.js';
+export { CustomModelError } from './custom-models.js';
+
+/** The built-in models plus the operator's own from <data dir>/models/custom. */
+export function allModels(dataDir: string): ModelEntry[] {
+  return [...builtinModels, ...loadCustomModels(dataDir, builtinModels.map((m) => m.id))];
+}
 
 export function createModelStore(dataDir: string): ModelStore {
   return new ModelStore(dataDir, convertEntry);
@@ -24,7 +32,7 @@ export interface ModelListing {
 }
 
 /** What `imgsense models list --json` prints: the manifest, plus the converted file once it exists. */
-export function listModels(dataDir: string, models: readonly ModelEntry[] = builtinModels): ModelListing[] {
+export function listModels(dataDir: string, models: readonly ModelEntry[] = allModels(dataDir)): ModelListing[] {
   const store = createModelStore(dataDir);
   return models.map((m) => {
     let prepared: PreparedModel | undefined;
@@ -48,7 +56,7 @@ export function listModels(dataDir: string, models: readonly ModelEntry[] = buil
   });
 }
 
-export async function* prepareModels(dataDir: string, ids: readonly string[] = [], models: readonly ModelEntry[] = builtinModels): AsyncGenerator<{ id: string; onnx?: string; seconds: number; error?: string }> {
+export async function* prepareModels(dataDir: string, ids: readonly string[] = [], models: readonly ModelEntry[] = allModels(dataDir)): AsyncGenerator<{ id: string; onnx?: string; seconds: number; error?: string }> {
   const store = createModelStore(dataDir);
   for (const id of ids.filter((i) => !models.some((m) => m.id === i))) {
     yield { id, seconds: 0, error: `unknown model; expected one of ${models.map((m) => m.id).join(', ')}` };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { readOnnx } from './convert/onnx/read.js';
 import { hashSources, sourceFiles } from './convert/sources.js';
 import type { ConvertedModel } from './convert/graph/convert.js';
 import type { ModelEntry } from './registry.js';
@@ -50,7 +51,13 @@ export class ModelStore {
       const onnx = entry.source.files[0]!;
       const bytes = readFileSync(onnx);
       const sha256 = createHash('sha256').update(bytes).digest('hex');
-      return { id: entry.id, onnx, sha256, sourceHash: sha256, inputs: [], outputs: Object.keys(entry.outputs) };
+      const graph = readOnnx(bytes);
+      const dtype = 'float32' as const;
+      return {
+        id: entry.id, onnx, sha256, sourceHash: sha256,
+        inputs: graph.inputs.map((i) => ({ name: i.name, dtype, shape: i.shape.map((d) => (typeof d === 'number' && d > 0 ? d : null)) })),
+        outputs: graph.outputs.map((o) => o.name),
+      };
     }
     const cached = this.find(entry);
     if (cached) return cached;

@@ -16,6 +16,10 @@ export interface RuntimeOptions {
   /** How long a dynamic-batch model waits for more requests to join a batch, in ms (0 disables batching). */
   batchWindowMs: number;
   maxBatch: number;
+  /** 'cuda' needs onnxruntime's CUDA provider on the machine; 'cpu' is the default and the tested path. */
+  provider?: 'cpu' | 'cuda';
+  /** A core budget shared with image processing, so the two never oversubscribe the CPU. */
+  budget?: { run<T>(weight: number, fn: () => Promise<T>): Promise<T> };
 }
 
 interface Pending {
@@ -41,7 +45,7 @@ class ModelRunner {
     if (this.active >= this.opts.concurrencyPerModel) await new Promise<void>((r) => this.waiting.push(r));
     this.active++;
     try {
-      return await fn();
+      return await (this.opts.budget ? this.opts.budget.run(this.opts.threads, fn) : fn());
     } finally {
       this.active--;
       this.waiting.shift()?.();
@@ -133,6 +137,7 @@ export class InferenceRuntime {
           interOpNumThreads: 1,
           graphOptimizationLevel: 'all',
           executionMode: 'sequential',
+          executionProviders: [this.opts.provider ?? 'cpu'],
         });
         return new ModelRunner(entry, prepared, session, this.opts);
       })();

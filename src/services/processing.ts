@@ -12,6 +12,9 @@ export interface ProcessingOptions {
   limits: Limits;
   fetchAllowHosts: readonly string[];
   concurrency: number;
+  /** Shared with inference; image work draws `threadsPerImage` cores from it. */
+  budget?: { run<T>(weight: number, fn: () => Promise<T>): Promise<T> };
+  threadsPerImage?: number;
 }
 
 export interface ProcessRequest {
@@ -45,6 +48,10 @@ export class ProcessingService {
     return this.gate.pending;
   }
 
+  private cpu<T>(fn: () => Promise<T>): Promise<T> {
+    return this.opts.budget ? this.opts.budget.run(this.opts.threadsPerImage ?? 1, fn) : fn();
+  }
+
   /** A bounded queue: past it, a client is better served by a quick 429 than by a timeout. */
   private refuseWhenSaturated(): void {
     if (this.gate.pending >= this.opts.limits.maxQueue) {
@@ -59,7 +66,7 @@ export class ProcessingService {
     const deadline = Date.now() + this.opts.limits.processTimeoutMs;
     const probe = await openImageSource(source, this.opts, opts.signal);
     this.refuseWhenSaturated();
-    const result = await this.gate.run(() => runPipeline({ probe, operations, output, limits: this.opts.limits, deadline }));
+    const result = await this.gate.run(() => this.cpu(() => runPipeline({ probe, operations, output, limits: this.opts.limits, deadline })));
     bytesOut.inc(result.data.length);
     return result;
   }
@@ -67,6 +74,6 @@ export class ProcessingService {
   async info(source: ImageSource, opts: { includeGps: boolean }, signal?: AbortSignal): Promise<ImageInfo> {
     const probe = await openImageSource(source, this.opts, signal);
     this.refuseWhenSaturated();
-    return this.gate.run(() => describeImage(probe, opts));
+    return this.gate.run(() => this.cpu(() => describeImage(probe, opts)));
   }
 }

@@ -76,3 +76,38 @@ test('toTensor: layout, range, crop and letterbox', async () => {
   assert.deepEqual(boxed.content, { x: 0, y: 0, width: 32, height: 16, scale: 0.32 });
   assert.equal(boxed.data[31 * 32 + 5], 0, 'letterbox rows are black');
 });
+
+test('every model declared with a dynamic batch axis gives each image of a batch the answer it gets alone', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'imgsense-models-'));
+  const { convertEntry } = await import('../../src/inference/convert/index.js');
+  const store = new ModelStore(dir, convertEntry);
+  const runtime = new InferenceRuntime(store, builtinModels, { threads: 2, concurrencyPerModel: 1, batchWindowMs: 0, maxBatch: 1 });
+  try {
+    const a = await probeImage(fixture('faces/single/happy.jpg'), limits);
+    const b = await probeImage(fixture('objects/giraffe.jpg'), limits);
+    const dynamic = builtinModels.filter((m) => m.input.batch === 'dynamic' && !m.id.startsWith('esrgan-thick') && m.id !== 'nsfw-inception-v3');
+    assert.ok(dynamic.length >= 15);
+    for (const m of dynamic) {
+      const spec = { ...m.input, size: m.input.size ?? ([24, 24] as [number, number]) };
+      const [ta, tb] = [await toTensor(a, spec), await toTensor(b, spec)];
+      const single = [await runtime.run(m.id, ta), await runtime.run(m.id, tb)];
+      const both = new Float32Array(ta.data.length * 2);
+      both.set(ta.data);
+      both.set(tb.data, ta.data.length);
+      const batched = await runtime.run(m.id, { data: both, dims: [2, ...ta.dims.slice(1)] });
+      for (const [name, t] of Object.entries(batched)) {
+        assert.equal(t.dims[0], 2, `${m.id} ${name}: batch axis`);
+        const rows = [t.data.subarray(0, t.data.length / 2), t.data.subarray(t.data.length / 2)];
+        for (const i of [0, 1]) {
+          const ref = single[i]![name]!.data;
+          let worst = 0;
+          for (let k = 0; k < ref.length; k++) worst = Math.max(worst, Math.abs(rows[i]![k]! - ref[k]!) / (Math.abs(ref[k]!) + 1e-3));
+          assert.ok(worst < 1e-3, `${m.id} ${name} image ${i}: batched differs from single by ${worst}`);
+        }
+      }
+    }
+  } finally {
+    await runtime.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
