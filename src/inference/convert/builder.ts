@@ -99,12 +99,29 @@ export class GraphBuilder {
     return outputs;
   }
 
+  /**
+   * Nodes that lead to an output, in order. Handlers may emit a value that a later rewrite no longer reads
+   * (a transpose whose consumers moved to the NCHW side); onnxruntime would run such nodes anyway.
+   */
+  private live(): { nodes: NodeSpec[]; initializers: TensorValue[] } {
+    const needed = new Set(this.outputs.map((o) => o.name));
+    const kept: NodeSpec[] = [];
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const n = this.nodes[i]!;
+      if (!n.outputs.some((o) => needed.has(o))) continue;
+      kept.push(n);
+      for (const input of n.inputs) if (input) needed.add(input);
+    }
+    return { nodes: kept.reverse(), initializers: [...this.initializers.values()].filter((t) => needed.has(t.name)) };
+  }
+
   encode(opts: { graphName: string; opset: number; docString?: string; metadata?: Record<string, string> }): Uint8Array {
     if (this.outputs.length === 0) throw new ConvertError(`model ${opts.graphName} has no outputs`);
+    const { nodes, initializers } = this.live();
     return encodeModel({
       graphName: opts.graphName,
-      nodes: this.nodes,
-      initializers: [...this.initializers.values()],
+      nodes,
+      initializers,
       inputs: this.inputs,
       outputs: this.outputs,
       opset: opts.opset,
@@ -115,6 +132,6 @@ export class GraphBuilder {
   }
 
   get nodeCount(): number {
-    return this.nodes.length;
+    return this.live().nodes.length;
   }
 }

@@ -10,6 +10,11 @@ export interface Value {
   readonly shape?: readonly (number | null)[];
   /** The value itself when it is a constant known at conversion time (weights, shapes, axes). */
   readonly data?: ConstData;
+  /**
+   * When this NHWC value is only a transpose of an NCHW one (a convolution's output), that NCHW value:
+   * per-channel elementwise ops then run before the transpose, where onnxruntime fuses them into the Conv.
+   */
+  readonly nchw?: Value;
 }
 
 /** A model that cannot be converted: names the model, the node and the op, never skipped silently. */

@@ -9,7 +9,21 @@ export function toNCHW(b: GraphBuilder, x: Value): Value {
 
 export function toNHWC(b: GraphBuilder, x: Value): Value {
   const s = x.shape;
-  return b.node('Transpose', [x], { perm: [0, 2, 3, 1] }, { dtype: x.dtype, ...(s && { shape: [s[0]!, s[2]!, s[3]!, s[1]!] }) });
+  const out = b.node('Transpose', [x], { perm: [0, 2, 3, 1] }, { dtype: x.dtype, ...(s && { shape: [s[0]!, s[2]!, s[3]!, s[1]!] }) });
+  return { ...out, nchw: x };
+}
+
+/**
+ * A constant that broadcasts per channel (a scalar, [C] or [1,1,1,C]) against an NHWC value, re-shaped for
+ * the NCHW side ([1,C,1,1]); undefined when the op must stay in NHWC.
+ */
+export function perChannelConst(b: GraphBuilder, x: Value, k: Value): Value | undefined {
+  if (!x.nchw || !(k.data instanceof Float32Array) || !k.shape || x.shape?.length !== 4) return undefined;
+  const channels = x.shape[3];
+  const n = k.data.length;
+  if (n === 1 && k.shape.length <= 4) return b.constant(k.data, [], `${k.name}/scalar`);
+  const perChannel = n === channels && k.shape.length >= 1 && k.shape.slice(0, -1).every((d) => d === 1) && k.shape.length <= 4;
+  return perChannel ? b.constant(k.data, [1, n, 1, 1], `${k.name}/nchw`) : undefined;
 }
 
 /** Permutes a constant tensor at conversion time (weights never pay a run-time transpose). */

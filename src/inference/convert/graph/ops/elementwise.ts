@@ -1,12 +1,30 @@
 import type { DType, Value } from '../../ir.js';
 import type { OpContext, OpHandler } from '../context.js';
-import { broadcastShape } from '../layout.js';
+import { broadcastShape, perChannelConst, toNHWC } from '../layout.js';
+
+const commutative = new Set(['Add', 'Mul', 'Max', 'Min']);
+
+/** Runs `op` on the NCHW side of a convolution's output, where onnxruntime can fuse it into the Conv. */
+function beforeTranspose(ctx: OpContext, op: string, x: Value, k: Value | undefined, attrs: Record<string, number | { float: number }> = {}): Value | undefined {
+  if (!x.nchw || x.dtype !== 'float32') return undefined;
+  const inputs = k === undefined ? [x.nchw] : [x.nchw, k];
+  const y = ctx.b.node(op, inputs, attrs, { dtype: 'float32', ...(x.nchw.shape && { shape: x.nchw.shape }) });
+  return toNHWC(ctx.b, y);
+}
 
 /** TF and ONNX broadcast the same way (numpy rules), so binary ops map one to one. */
 function binary(op: string, outDtype?: DType): OpHandler {
   return (ctx) => {
     const a = ctx.input(0);
     const c = ctx.input(1);
+    if (!outDtype) {
+      const k = perChannelConst(ctx.b, a, c);
+      const moved = k && beforeTranspose(ctx, op, a, k);
+      if (moved) return moved;
+      const k2 = commutative.has(op) ? perChannelConst(ctx.b, c, a) : undefined;
+      const moved2 = k2 && beforeTranspose(ctx, op, c, k2);
+      if (moved2) return moved2;
+    }
     const shape = broadcastShape(a.shape, c.shape);
     return ctx.b.node(op, [a, c], {}, { dtype: outDtype ?? a.dtype, ...(shape && { shape }) });
   };
@@ -15,7 +33,7 @@ function binary(op: string, outDtype?: DType): OpHandler {
 function unary(op: string, attrs: Record<string, number | { float: number }> = {}): OpHandler {
   return (ctx) => {
     const x = ctx.input(0);
-    return ctx.b.node(op, [x], attrs, { dtype: x.dtype, ...(x.shape && { shape: x.shape }) });
+    return beforeTranspose(ctx, op, x, undefined, attrs) ?? ctx.b.node(op, [x], attrs, { dtype: x.dtype, ...(x.shape && { shape: x.shape }) });
   };
 }
 
@@ -25,7 +43,11 @@ function same(x: Value) {
 
 const relu6: OpHandler = (ctx) => {
   const x = ctx.input(0);
-  return ctx.b.node('Clip', [x, ctx.b.floats([0], []), ctx.b.floats([6], [])], {}, same(x));
+  const [lo, hi] = [ctx.b.floats([0], []), ctx.b.floats([6], [])];
+  if (x.nchw && x.dtype === 'float32') {
+    return toNHWC(ctx.b, ctx.b.node('Clip', [x.nchw, lo, hi], {}, same(x.nchw)));
+  }
+  return ctx.b.node('Clip', [x, lo, hi], {}, same(x));
 };
 
 const square: OpHandler = (ctx) => {
@@ -75,7 +97,8 @@ const softmax: OpHandler = (ctx) => {
 
 const leakyRelu: OpHandler = (ctx) => {
   const x = ctx.input(0);
-  return ctx.b.node('LeakyRelu', [x], { alpha: { float: ctx.float('alpha', 0.2) } }, same(x));
+  const attrs = { alpha: { float: ctx.float('alpha', 0.2) } };
+  return beforeTranspose(ctx, 'LeakyRelu', x, undefined, attrs) ?? ctx.b.node('LeakyRelu', [x], attrs, same(x));
 };
 
 const addN: OpHandler = (ctx) => {
