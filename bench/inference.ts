@@ -44,6 +44,7 @@ import sharp from 'sharp';
 import type { ConvertedModel } from '../src/inference/convert/graph/convert.js';
 import { packageDir } from '../src/inference/convert/sources.js';
 import { builtinModels, type ModelEntry } from '../src/inference/registry.js';
+import { relativeL2 } from '../test/helpers/relative-l2.js';
 import { best } from './lib/measure.js';
 import { countOps, isLayoutOp, opCount } from './lib/onnx-ops.js';
 import type { Job, MeasureOptions, OutputSample, SideResult, WorkerMessage } from './lib/protocol.js';
@@ -262,16 +263,6 @@ async function runWorker(job: Job, idleWait: number): Promise<Phase> {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Comparison of the two sides' batch-1 outputs (a check that both ran the same computation)
-
-function relativeL2(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-}
 
 function compareOutputs(ours: OutputSample[], ref: OutputSample[]): { maxRelL2?: number; note?: string } {
   const byName = new Map(ours.map((o) => [o.name, o]));
