@@ -52,16 +52,16 @@ async function applyOne(img: Sharp, op: Operation, ctx: StepContext): Promise<Sh
   return stepFor(op.op).apply(img, op as never, ctx);
 }
 
-/**
- * EXIF that survives a multi-step pipeline. sharp can only copy metadata within one pipeline, so after the
- * first materialisation we re-attach the descriptive IFD0 text tags; orientation is already applied.
- */
+const exifDate = (d: Date) => d.toISOString().replace(/-/g, ':').replace('T', ' ').slice(0, 19);
+
+/** The descriptive IFD0 tags an output keeps: who made the picture, with what, when. */
 function exifTextTags(exif: Buffer | undefined): Record<string, string> | undefined {
   if (!exif) return undefined;
   try {
     const image = exifReader(exif).Image ?? {};
     const keep = ['Make', 'Model', 'Software', 'DateTime', 'Artist', 'Copyright', 'ImageDescription'];
-    const tags = Object.fromEntries(keep.filter((k) => typeof image[k] === 'string').map((k) => [k, String(image[k])]));
+    const text = (v: unknown) => (typeof v === 'string' ? v : v instanceof Date && !Number.isNaN(v.getTime()) ? exifDate(v) : undefined);
+    const tags = Object.fromEntries(keep.flatMap((k) => (text(image[k]) === undefined ? [] : [[k, text(image[k])!]])));
     return Object.keys(tags).length ? tags : undefined;
   } catch {
     return undefined;
@@ -81,11 +81,12 @@ async function runStill(req: PipelineRequest, out: ResolvedOutput, keepMeta: boo
     img = await applyOne(img, op, { width, height, limits: req.limits, where: `operations[${i}]` });
   }
   if (keepMeta) {
-    if (req.operations.length <= 1 && !req.probe.bmp) img = img.keepMetadata();
-    else {
-      const tags = exifTextTags(req.probe.exif);
-      if (tags) img = img.withExif({ IFD0: tags });
-    }
+    // The colour profile travels with the pixels while they are still the decoded input (one step); after a
+    // materialisation they are sRGB already. EXIF keeps its descriptive text only: never GPS, which is
+    // personal data, and never a stale orientation.
+    if (req.operations.length <= 1 && !req.probe.bmp) img = img.keepIccProfile();
+    const tags = exifTextTags(req.probe.exif);
+    if (tags) img = img.withExif({ IFD0: tags });
   }
   const { data, info } = await applyEncoder(img, out).toBuffer({ resolveWithObject: true });
   return { data, format: out.format, width: info.width, height: info.height, frames: 1 };

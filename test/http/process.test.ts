@@ -109,10 +109,21 @@ test('watermark: text and image marks change the corner they are placed in', asy
   assert.equal(res.status, 400);
 });
 
-test('strip-metadata drops EXIF; without it EXIF is kept', async () => {
+test('strip-metadata drops EXIF; without it the descriptive EXIF is kept, in one step or several', async () => {
   const withMeta = fixture('formats/jpeg/metadata-iptc-xmp.jpg');
-  const kept = await ok(withMeta, [{ op: 'resize', width: 100 }]);
-  assert.ok(kept.meta.exif, 'EXIF kept by default');
+  const exifReader = (await import('exif-reader')).default;
+  for (const operations of [[{ op: 'resize', width: 100 }], [{ op: 'resize', width: 100 }, { op: 'flop' }]]) {
+    const kept = await ok(withMeta, operations);
+    const exif = exifReader(kept.meta.exif!);
+    assert.equal(exif.Image?.Make, 'Canon', 'camera make kept');
+    assert.equal(exif.Image?.Model, 'Canon EOS 5D Mark III');
+    assert.ok(exif.Image?.DateTime instanceof Date, 'date kept');
+    assert.equal(exif.GPSInfo, undefined, 'no GPS block');
+    assert.equal(kept.meta.xmp, undefined, 'XMP is not copied');
+  }
+  const withIcc = fixture('faces/groups/bbt1.jpg');
+  assert.ok((await ok(withIcc, [{ op: 'resize', width: 100 }])).meta.hasProfile, 'one step keeps the ICC profile');
+  assert.ok(!(await ok(withIcc, [{ op: 'resize', width: 100 }, { op: 'strip-metadata' }])).meta.hasProfile);
   const stripped = await ok(withMeta, [{ op: 'resize', width: 100 }, { op: 'strip-metadata' }]);
   assert.equal(stripped.meta.exif, undefined);
   assert.equal(stripped.meta.xmp, undefined);
