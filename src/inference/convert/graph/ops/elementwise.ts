@@ -65,13 +65,18 @@ const squaredDifference: OpHandler = (ctx) => {
   return ctx.b.node('Mul', [d, d], {}, same(d));
 };
 
-/** TF FloorDiv floors; ONNX Div truncates for integers, so floats go through Floor and ints through Mod. */
-const floorDiv: OpHandler = (ctx) => {
-  const { b } = ctx;
+/** The two inputs of a binary op and its broadcast output description. */
+function operands(ctx: OpContext): { a: Value; c: Value; out: { dtype: DType; shape?: (number | null)[] } } {
   const a = ctx.input(0);
   const c = ctx.input(1);
   const shape = broadcastShape(a.shape, c.shape);
-  const out = { dtype: a.dtype, ...(shape && { shape }) };
+  return { a, c, out: { dtype: a.dtype, ...(shape && { shape }) } };
+}
+
+/** TF FloorDiv floors; ONNX Div truncates for integers, so floats go through Floor and ints through Mod. */
+const floorDiv: OpHandler = (ctx) => {
+  const { b } = ctx;
+  const { a, c, out } = operands(ctx);
   if (a.dtype === 'float32') return b.node('Floor', [b.node('Div', [a, c], {}, out)], {}, out);
   // (a - floormod(a, c)) / c is exact for integers.
   const mod = b.node('Mod', [a, c], { fmod: 0 }, out);
@@ -80,10 +85,7 @@ const floorDiv: OpHandler = (ctx) => {
 
 const floorMod: OpHandler = (ctx) => {
   const { b } = ctx;
-  const a = ctx.input(0);
-  const c = ctx.input(1);
-  const shape = broadcastShape(a.shape, c.shape);
-  const out = { dtype: a.dtype, ...(shape && { shape }) };
+  const { a, c, out } = operands(ctx);
   if (a.dtype !== 'float32') return b.node('Mod', [a, c], { fmod: 0 }, out);
   // Python-style modulo for floats: a - floor(a / c) * c.
   const q = b.node('Floor', [b.node('Div', [a, c], {}, out)], {}, out);
