@@ -19,7 +19,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<App> 
     }
     throw err;
   }
-  const { app, lifecycle } = await buildApp({ config, processing: services.processing, onClose: () => services.inference.close() });
+  const { app, lifecycle } = await buildApp({ config, services, onClose: () => services.inference.close() });
   await app.listen({ host: config.host, port: config.port });
   // Readiness waits for the warmed models: the first request must not pay for a conversion or a session.
   await services.inference.warm(config.inference.warm);

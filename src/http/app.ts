@@ -3,7 +3,7 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from '../config/env.js';
-import type { ProcessingService } from '../services/processing.js';
+import type { Services } from '../services/create.js';
 import { validate } from '../services/validate.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerObservability } from './plugins/observability.js';
@@ -12,10 +12,11 @@ import { healthRoutes, type Lifecycle } from './routes/health.js';
 import { imageRoutes } from './routes/v1/images.js';
 import { AppError } from '../errors/app-error.js';
 import { ErrorEnvelope, errorStatuses } from './schemas.js';
+import './request-context.js';
 
 export interface AppDeps {
   config: Config;
-  processing: ProcessingService;
+  services: Services;
   lifecycle?: Lifecycle;
   /** Tests pass false to keep output quiet; the server passes pino options. */
   logger?: boolean | object;
@@ -86,7 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   healthRoutes(app, lifecycle);
-  imageRoutes(app, deps.processing, config.limits.maxImageBytes);
+  imageRoutes(app, deps.services.processing, config.limits.maxImageBytes);
   await app.ready();
   return { app, lifecycle };
 }

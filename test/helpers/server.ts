@@ -11,7 +11,8 @@ export interface TestServer {
 /** A real server on a loopback port, configured from env-style variables like an operator would. */
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
   const config = loadConfig({ IMGSENSE_DATA_DIR: '.tmp/test-data', ...env });
-  const { app, lifecycle } = await buildApp({ config, processing: createServices(config).processing, logger: false });
+  const services = createServices(config);
+  const { app, lifecycle } = await buildApp({ config, services, logger: false, onClose: () => services.inference.close() });
   await app.listen({ host: '127.0.0.1', port: 0 });
   lifecycle.ready = true;
   const address = app.server.address();
