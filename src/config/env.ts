@@ -32,6 +32,21 @@ export interface Config {
     /** Models whose sessions are created and warmed at start. */
     warm: string[];
   };
+  /** Super-resolution and its job queue (docs/configuration.md, "Upscaling and jobs"). */
+  upscale: {
+    defaultModel: 'slim' | 'medium' | 'thick';
+    maxOutputPixels: number;
+    /** Inputs up to this many pixels are answered in the request; larger ones become jobs. */
+    syncMaxPixels: number;
+    tileSize: number;
+  };
+  jobs: {
+    concurrency: number;
+    /** onnxruntime threads of a job's model runs; 0 = one fewer than the cores (at least 1). */
+    threads: number;
+    resultTtlSeconds: number;
+    maxQueued: number;
+  };
 }
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -140,6 +155,18 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       maxBatch: integer(env, 'IMGSENSE_MAX_BATCH', 8, 1, 256),
       provider: oneOf(env, 'IMGSENSE_INFERENCE_PROVIDER', ['cpu', 'cuda'] as const, 'cpu'),
       warm: modelList(env, 'IMGSENSE_WARM_MODELS'),
+    },
+    upscale: {
+      defaultModel: oneOf(env, 'IMGSENSE_UPSCALE_DEFAULT_MODEL', ['slim', 'medium', 'thick'] as const, 'slim'),
+      maxOutputPixels: integer(env, 'IMGSENSE_UPSCALE_MAX_OUTPUT_PIXELS', 16_777_216, 1, Number.MAX_SAFE_INTEGER),
+      syncMaxPixels: integer(env, 'IMGSENSE_UPSCALE_SYNC_MAX_PIXELS', 65_536, 0, Number.MAX_SAFE_INTEGER),
+      tileSize: integer(env, 'IMGSENSE_UPSCALE_TILE_SIZE', 128, 16, 1024),
+    },
+    jobs: {
+      concurrency: integer(env, 'IMGSENSE_JOB_CONCURRENCY', 1, 1, 64),
+      threads: integer(env, 'IMGSENSE_JOB_THREADS', 0, 0, 64),
+      resultTtlSeconds: integer(env, 'IMGSENSE_JOB_RESULT_TTL_SECONDS', 86_400, 1, 31_536_000),
+      maxQueued: integer(env, 'IMGSENSE_JOB_MAX_QUEUED', 100, 1, 1_000_000),
     },
   };
 }

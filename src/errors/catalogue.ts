@@ -98,6 +98,30 @@ export const catalogue = {
     status: 503,
     meaning: 'The server is shutting down or not ready; retry on another instance or later.',
   },
+  // Super-resolution and jobs (issue 6).
+  'FailedOperation.UpscaleOutputTooLarge': {
+    status: 400,
+    meaning: 'The upscaled result (input width x height x scale squared) would have more pixels than the operator allows.',
+    setting: 'IMGSENSE_UPSCALE_MAX_OUTPUT_PIXELS',
+  },
+  'ResourceNotFound.Job': {
+    status: 404,
+    meaning: 'No job with this id belongs to the calling app (it never existed, belongs to another app, or expired and was deleted).',
+  },
+  'ResourceUnavailable.JobNotReady': {
+    status: 409,
+    meaning: 'The job has no result: it is still queued or running, or it failed or was cancelled; the message names its state.',
+  },
+  'ResourceUnavailable.JobExpired': {
+    status: 410,
+    meaning: 'The job finished longer ago than the operator keeps results; its result is deleted.',
+    setting: 'IMGSENSE_JOB_RESULT_TTL_SECONDS',
+  },
+  'RequestLimitExceeded.Jobs': {
+    status: 429,
+    meaning: 'Too many jobs are queued or running; retry after the Retry-After interval.',
+    setting: 'IMGSENSE_JOB_MAX_QUEUED',
+  },
   'InternalError': {
     status: 500,
     meaning: 'An unexpected fault on the server. The request id identifies the log lines that explain it.',
