@@ -32,6 +32,9 @@ export interface Config {
     /** Models whose sessions are created and warmed at start. */
     warm: string[];
   };
+  /** Empty: SQLite in the data dir; postgres://… switches to PostgreSQL. */
+  databaseUrl: string;
+  auth: AuthConfig;
   /** Super-resolution and its job queue (docs/configuration.md, "Upscaling and jobs"). */
   upscale: {
     defaultModel: 'slim' | 'medium' | 'thick';
@@ -47,6 +50,19 @@ export interface Config {
     resultTtlSeconds: number;
     maxQueued: number;
   };
+}
+
+export interface AuthConfig {
+  /** 'off' serves every call as the default app, unauthenticated (local experiments, benchmarks). */
+  mode: 'on' | 'off';
+  /** Operator key for /v1/admin; empty: generated at first start into <data dir>/admin.key. */
+  adminKey: string;
+  /** 32 bytes, base64 or hex, sealing stored secret keys; empty: generated into <data dir>/master.key. */
+  masterKey: string;
+  /** DeepStack-style API keys (X-Api-Key header or api_key field). */
+  apiKeys: boolean;
+  tokenTtlSeconds: number;
+  signatureMaxSkewSeconds: number;
 }
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -156,6 +172,15 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       provider: oneOf(env, 'IMGSENSE_INFERENCE_PROVIDER', ['cpu', 'cuda'] as const, 'cpu'),
       warm: modelList(env, 'IMGSENSE_WARM_MODELS'),
     },
+    databaseUrl: databaseUrl(env),
+    auth: {
+      mode: oneOf(env, 'IMGSENSE_AUTH', ['on', 'off'] as const, 'on'),
+      adminKey: secret(env, 'IMGSENSE_ADMIN_KEY', 24),
+      masterKey: masterKey(env),
+      apiKeys: oneOf(env, 'IMGSENSE_API_KEY_AUTH', ['on', 'off'] as const, 'off') === 'on',
+      tokenTtlSeconds: integer(env, 'IMGSENSE_TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 10 * 365 * 24 * 3600),
+      signatureMaxSkewSeconds: integer(env, 'IMGSENSE_SIGNATURE_MAX_SKEW_SECONDS', 300, 1, 3600),
+    },
     upscale: {
       defaultModel: oneOf(env, 'IMGSENSE_UPSCALE_DEFAULT_MODEL', ['slim', 'medium', 'thick'] as const, 'slim'),
       maxOutputPixels: integer(env, 'IMGSENSE_UPSCALE_MAX_OUTPUT_PIXELS', 16_777_216, 1, Number.MAX_SAFE_INTEGER),
@@ -169,4 +194,31 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       maxQueued: integer(env, 'IMGSENSE_JOB_MAX_QUEUED', 100, 1, 1_000_000),
     },
   };
+}
+
+function databaseUrl(env: Env): string {
+  const raw = (env.IMGSENSE_DATABASE_URL ?? '').trim();
+  if (raw !== '' && !/^(postgres(ql)?:\/\/|sqlite:)/i.test(raw)) {
+    throw new ConfigError(`Expected postgres://…, postgresql://… or sqlite:<path> for IMGSENSE_DATABASE_URL but received a value starting ${JSON.stringify(raw.slice(0, 11))}`);
+  }
+  return raw;
+}
+
+/** Secrets are never echoed back in errors: only their length is. */
+function secret(env: Env, name: string, minLength: number): string {
+  const raw = (env[name] ?? '').trim();
+  if (raw !== '' && raw.length < minLength) {
+    throw new ConfigError(`Expected at least ${minLength} characters for ${name} but received ${raw.length}`);
+  }
+  return raw;
+}
+
+function masterKey(env: Env): string {
+  const raw = (env.IMGSENSE_MASTER_KEY ?? '').trim();
+  if (raw === '') return '';
+  const bytes = /^[0-9a-f]{64}$/i.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (bytes.length !== 32) {
+    throw new ConfigError(`Expected 32 bytes as 64 hex digits or base64 for IMGSENSE_MASTER_KEY but received ${bytes.length} bytes`);
+  }
+  return bytes.toString('base64');
 }

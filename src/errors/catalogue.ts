@@ -91,8 +91,72 @@ export const catalogue = {
   },
   'RequestLimitExceeded': {
     status: 429,
-    meaning: 'Too many requests are waiting for image processing; retry after the Retry-After interval.',
+    meaning: 'Too many requests: the app\'s requests per second or concurrent requests, or the processing queue, are full; retry after Retry-After.',
     setting: 'IMGSENSE_MAX_QUEUE',
+  },
+  'AuthFailure.InvalidAuthorization': {
+    status: 401,
+    meaning: 'No credentials, or an Authorization header that is neither a Bearer token nor a TC3-HMAC-SHA256 signature.',
+  },
+  'AuthFailure.InvalidClient': {
+    status: 401,
+    meaning: 'The token endpoint got an unknown client_id, a wrong client_secret, or a disabled key pair.',
+  },
+  'AuthFailure.TokenFailure': {
+    status: 401,
+    meaning: 'The access token is unknown, expired or revoked.',
+    setting: 'IMGSENSE_TOKEN_TTL_SECONDS',
+  },
+  'AuthFailure.SecretIdNotFound': {
+    status: 401,
+    meaning: 'The SecretId of a signed request (or the API key) does not exist or is disabled.',
+    setting: 'IMGSENSE_API_KEY_AUTH',
+  },
+  'AuthFailure.SignatureFailure': {
+    status: 401,
+    meaning: 'The TC3-HMAC-SHA256 signature does not match the request.',
+  },
+  'AuthFailure.SignatureExpire': {
+    status: 401,
+    meaning: 'X-TC-Timestamp of a signed request is too far from the server clock.',
+    setting: 'IMGSENSE_SIGNATURE_MAX_SKEW_SECONDS',
+  },
+  'AuthFailure.RequestReplayed': {
+    status: 401,
+    meaning: 'This exact signed request was already received; sign each request anew.',
+    setting: 'IMGSENSE_SIGNATURE_MAX_SKEW_SECONDS',
+  },
+  'AuthFailure.AppSuspended': {
+    status: 403,
+    meaning: 'The app is suspended by the operator; its credentials are refused until it is resumed.',
+  },
+  'UnauthorizedOperation': {
+    status: 403,
+    meaning: 'The app is not granted the scope of this API, or the route is for the operator (admin key) only.',
+  },
+  'LimitExceeded.DailyQuota': {
+    status: 429,
+    meaning: 'The app has used its daily quota of calls to this API (UTC day).',
+  },
+  'LimitExceeded.MonthlyQuota': {
+    status: 429,
+    meaning: 'The app has used its monthly quota of calls to this API (UTC month).',
+  },
+  'LimitExceeded.AccessKeyCount': {
+    status: 409,
+    meaning: 'An app holds at most two key pairs; delete one before creating another.',
+  },
+  'ResourceNotFound.App': {
+    status: 404,
+    meaning: 'No app with this id.',
+  },
+  'ResourceNotFound.AccessKey': {
+    status: 404,
+    meaning: 'No key pair with this SecretId in this app.',
+  },
+  'InvalidAction': {
+    status: 400,
+    meaning: 'The Tencent-style endpoint got an X-TC-Action it does not serve.',
   },
   'ServiceUnavailable': {
     status: 503,

@@ -3,7 +3,7 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from '../config/env.js';
-import type { Services } from '../services/create.js';
+import type { ServerServices } from '../services/server.js';
 import { validate } from '../services/validate.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerObservability } from './plugins/observability.js';
@@ -16,7 +16,7 @@ import './request-context.js';
 
 export interface AppDeps {
   config: Config;
-  services: Services;
+  services: ServerServices;
   lifecycle?: Lifecycle;
   /** Tests pass false to keep output quiet; the server passes pino options. */
   logger?: boolean | object;

@@ -1,0 +1,35 @@
+import type { Config } from '../config/env.js';
+import { openDatabase, type Database } from '../storage/database.js';
+import type { AccountsService } from './accounts/accounts.js';
+import { setUpAccounts } from './accounts/bootstrap.js';
+import { createServices, type Services } from './create.js';
+
+/** What a server process runs on: the compute services plus the database and what lives in it. */
+export interface ServerServices extends Services {
+  database: Database;
+  accounts: AccountsService;
+  adminKey: string;
+  /** Operator notices from the first start (generated keys, default credentials), printed once. */
+  notices: string[];
+  /** The default app's credentials when this start created them (an empty database). */
+  defaultCredentials?: { appId: string; secretId: string; secretKey: string; accessToken: string };
+  close(): Promise<void>;
+}
+
+export async function createServerServices(config: Config): Promise<ServerServices> {
+  const services = createServices(config);
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    const { accounts, adminKey, notices, created } = await setUpAccounts(config, database);
+    return {
+      ...services, database, accounts, adminKey, notices, defaultCredentials: created,
+      close: async () => {
+        await services.inference.close();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}

@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import { accounts } from './001-accounts.js';
+
+/** Every migration, by name; names sort in the order they run. Never edit one that has shipped: add the next. */
+export const migrations: Record<string, Migration> = {
+  '001_accounts': accounts,
+};
