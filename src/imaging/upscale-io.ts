@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { applyEncoder, resolveOutput } from './encode.js';
+import { applyEncoder, contentTypes, resolveOutput } from './encode.js';
 import type { OutputFormat, OutputSpec } from './operations.js';
 import type { ImageProbe } from './probe.js';
 import { fromSharpError } from './sharp-errors.js';
@@ -72,7 +72,7 @@ export function checkOutput(probe: ImageProbe, spec: OutputSpec): OutputFormat {
   return resolveOutput(probe.format, spec).format;
 }
 
-export interface EncodedImage { data: Buffer; format: OutputFormat; width: number; height: number }
+export interface EncodedImage { data: Buffer; format: OutputFormat; contentType: string; width: number; height: number }
 
 /** Joins RGB and (enlarged) alpha and encodes with the request's output options. */
 export async function encodeUpscaled(probe: ImageProbe, spec: OutputSpec, rgb: Uint8Array, alpha: Uint8Array | undefined, width: number, height: number): Promise<EncodedImage> {
@@ -92,7 +92,7 @@ export async function encodeUpscaled(probe: ImageProbe, spec: OutputSpec, rgb: U
   try {
     const img = sharp(pixels, { raw: { width, height, channels }, limitInputPixels: false });
     const data = await applyEncoder(img, out).toBuffer();
-    return { data, format: out.format, width, height };
+    return { data, format: out.format, contentType: contentTypes[out.format], width, height };
   } catch (err) {
     throw fromSharpError(err, out.format);
   }

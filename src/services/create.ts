@@ -5,6 +5,7 @@ import { configureImaging } from '../imaging/configure.js';
 import { allModels, createModelStore, InferenceRuntime } from '../inference/index.js';
 import { CpuBudget } from './cpu-budget.js';
 import { ProcessingService } from './processing.js';
+import { UpscaleService } from './upscale.js';
 
 export interface Services {
   processing: ProcessingService;
@@ -13,6 +14,9 @@ export interface Services {
   concurrency: number;
   imaging: { threadsPerImage: number; libvips: string };
   cores: number;
+  /** Super-resolution; `jobInference` is the runtime of queued jobs, with fewer threads than cores. */
+  upscale: UpscaleService;
+  jobInference: InferenceRuntime;
 }
 
 /** The services of one process, server or CLI alike, built from the validated configuration. */
@@ -38,5 +42,18 @@ export function createServices(config: Config): Services {
     provider: config.inference.provider,
     budget,
   });
-  return { processing, inference, concurrency, imaging, cores };
+  // Jobs draw fewer cores than the machine has from the shared budget, so synchronous requests keep one.
+  const jobInference = new InferenceRuntime(createModelStore(config.dataDir), models, {
+    threads: config.jobs.threads || Math.max(1, cores - 1),
+    concurrencyPerModel: 1,
+    batchWindowMs: 0,
+    maxBatch: 1,
+    provider: config.inference.provider,
+    budget,
+  });
+  const upscale = new UpscaleService({
+    limits: config.limits, fetchAllowHosts: config.fetchAllowHosts, inference, defaultModel: config.upscale.defaultModel,
+    maxOutputPixels: config.upscale.maxOutputPixels, syncMaxPixels: config.upscale.syncMaxPixels, tileSize: config.upscale.tileSize,
+  });
+  return { processing, inference, concurrency, imaging, cores, upscale, jobInference };
 }

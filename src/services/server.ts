@@ -3,11 +3,19 @@ import { openDatabase, type Database } from '../storage/database.js';
 import type { AccountsService } from './accounts/accounts.js';
 import { setUpAccounts } from './accounts/bootstrap.js';
 import { createServices, type Services } from './create.js';
+import path from 'node:path';
+import { EmbeddedJobQueue } from '../jobs/embedded.js';
+import { JobFiles } from '../jobs/files.js';
+import type { JobQueue } from '../jobs/queue.js';
+import { upscaleJob } from '../jobs/upscale-job.js';
+import { JobRepository } from '../storage/jobs.js';
 
 /** What a server process runs on: the compute services plus the database and what lives in it. */
 export interface ServerServices extends Services {
   database: Database;
   accounts: AccountsService;
+  /** Async work (upscale), persisted in the database; started (and interrupted jobs resumed) on creation. */
+  jobs: JobQueue;
   adminKey: string;
   /** Operator notices from the first start (generated keys, default credentials), printed once. */
   notices: string[];
@@ -21,9 +29,17 @@ export async function createServerServices(config: Config): Promise<ServerServic
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   try {
     const { accounts, adminKey, notices, created } = await setUpAccounts(config, database);
+    const jobs = new EmbeddedJobQueue({
+      repo: new JobRepository(database.db), files: new JobFiles(path.join(config.dataDir, 'jobs')),
+      handlers: { upscale: upscaleJob(services.upscale, services.jobInference) },
+      concurrency: config.jobs.concurrency, resultTtlMs: config.jobs.resultTtlSeconds * 1000, maxQueued: config.jobs.maxQueued,
+    });
+    await jobs.start();
     return {
-      ...services, database, accounts, adminKey, notices, defaultCredentials: created,
+      ...services, database, accounts, adminKey, notices, defaultCredentials: created, jobs,
       close: async () => {
+        await jobs.close();
+        await services.jobInference.close();
         await services.inference.close();
         await database.close();
       },

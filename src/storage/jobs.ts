@@ -1,24 +1,6 @@
-import type { Generated, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { JobState } from '../jobs/queue.js';
-
-/** The jobs table (migration 002-jobs). Timestamps are epoch ms; params and result are JSON text. */
-export interface JobsTable {
-  id: string;
-  app_id: string;
-  kind: string;
-  state: JobState;
-  params: string;
-  tiles_done: Generated<number>;
-  tiles_total: number;
-  attempts: Generated<number>;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  expires_at: number | null;
-  error_code: string | null;
-  error_message: string | null;
-  result: string | null;
-}
+import type { JobsTable, Tables } from './schema.js';
 
 export interface JobRecord {
   id: string;
@@ -74,7 +56,7 @@ export interface FinishPatch {
  * end of a run, or two workers of a shared database, settle on one outcome: the caller learns whether it won.
  */
 export class JobRepository {
-  constructor(private readonly db: Kysely<{ jobs: JobsTable }>) {}
+  constructor(private readonly db: Kysely<Tables>) {}
 
   async insert(job: { id: string; appId: string; kind: string; params: Record<string, unknown>; tilesTotal: number; createdAt: number }): Promise<void> {
     await this.db.insertInto('jobs').values({

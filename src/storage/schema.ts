@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * The tables, as Kysely sees them. Portable types only: ids are text, timestamps are integer milliseconds
  * (bigint in PostgreSQL, read back as numbers), flags and JSON are text, so one set of queries serves both dialects.
@@ -7,6 +9,7 @@ export interface Tables {
   app_keys: AppKeysTable;
   access_tokens: AccessTokensTable;
   usage_records: UsageRecordsTable;
+  jobs: JobsTable;
 }
 
 export interface AppsTable {
@@ -57,4 +60,25 @@ export interface UsageRecordsTable {
   status: number;
   latency_ms: number;
   created_at: number;
+}
+
+// Async jobs (issue 6).
+/** The jobs table (migration 002-jobs). Timestamps are epoch ms; params and result are JSON text. */
+export interface JobsTable {
+  id: string;
+  app_id: string;
+  kind: string;
+  /** queued | running | succeeded | failed | cancelled */
+  state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  params: string;
+  tiles_done: Generated<number>;
+  tiles_total: number;
+  attempts: Generated<number>;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  expires_at: number | null;
+  error_code: string | null;
+  error_message: string | null;
+  result: string | null;
 }
