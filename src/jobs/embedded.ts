@@ -208,7 +208,6 @@ export class EmbeddedJobQueue implements JobQueue {
       if (await repo.finish(job.id, { state: 'succeeded', finishedAt: now, expiresAt: now + this.opts.resultTtlMs, result })) {
         await files.removeWork(job.id);
       }
-      this.opts.log?.info({ jobId: job.id, ms: now - (job.startedAt ?? job.createdAt) }, 'job succeeded');
     } catch (err) {
       const reason = entry.controller.signal.reason as unknown;
       if (reason instanceof ShuttingDown) return; // stays 'running': resumed at the next start

@@ -4,6 +4,7 @@ import type { AccountsService } from './accounts/accounts.js';
 import { setUpAccounts } from './accounts/bootstrap.js';
 import { createServices, type Services } from './create.js';
 import path from 'node:path';
+import { pino } from 'pino';
 import { EmbeddedJobQueue } from '../jobs/embedded.js';
 import { JobFiles } from '../jobs/files.js';
 import type { JobQueue } from '../jobs/queue.js';
@@ -33,6 +34,8 @@ export async function createServerServices(config: Config): Promise<ServerServic
       repo: new JobRepository(database.db), files: new JobFiles(path.join(config.dataDir, 'jobs')),
       handlers: { upscale: upscaleJob(services.upscale, services.jobInference) },
       concurrency: config.jobs.concurrency, resultTtlMs: config.jobs.resultTtlSeconds * 1000, maxQueued: config.jobs.maxQueued,
+      // The queue starts before the HTTP server exists: its own pino logger, same JSON lines.
+      log: pino({ level: config.logLevel, base: { component: 'jobs' } }),
     });
     await jobs.start();
     return {
