@@ -7,6 +7,7 @@ Commands:
   process <in> -o <out> [ops]   process a file, or every image in a folder (imgsense process --help)
   info <file> [--json]          describe an image
   models list|prepare           the recognition models: what is installed, convert them to ONNX
+  upscale <in> -o <out>         ESRGAN super-resolution x2/x3/x4 with a progress bar (imgsense upscale --help)
 `;
 
 export async function runCli(argv: string[]): Promise<number | undefined> {
@@ -21,6 +22,8 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
       return (await import('./info.js')).infoCommand(rest);
     case 'models':
       return (await import('./models.js')).modelsCommand(rest);
+    case 'upscale':
+      return (await import('./upscale.js')).upscaleCommand(rest);
     case 'help':
     case '--help':
     case '-h':
