@@ -1,6 +1,8 @@
 import type { Config } from '../config/env.js';
 import { openDatabase, type Database } from '../storage/database.js';
 import type { AccountsService } from './accounts/accounts.js';
+import { Authenticator } from './accounts/authenticator.js';
+import { RateLimiter } from './accounts/limiter.js';
 import { setUpAccounts } from './accounts/bootstrap.js';
 import { createServices, type Services } from './create.js';
 
@@ -9,6 +11,10 @@ export interface ServerServices extends Services {
   database: Database;
   accounts: AccountsService;
   adminKey: string;
+  authenticator: Authenticator;
+  limiter: RateLimiter;
+  /** The app that IMGSENSE_AUTH=off serves every call as: the default app. */
+  openAppId: string;
   /** Operator notices from the first start (generated keys, default credentials), printed once. */
   notices: string[];
   /** The default app's credentials when this start created them (an empty database). */
@@ -20,9 +26,13 @@ export async function createServerServices(config: Config): Promise<ServerServic
   const services = createServices(config);
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   try {
-    const { accounts, adminKey, notices, created } = await setUpAccounts(config, database);
+    let authenticator: Authenticator | undefined;
+    const { accounts, adminKey, notices, created } = await setUpAccounts(config, database, (appId) => authenticator?.invalidate(appId));
+    authenticator = new Authenticator(accounts, { signatureMaxSkewSeconds: config.auth.signatureMaxSkewSeconds });
+    const limiter = new RateLimiter();
+    const openAppId = (await accounts.findAppByName('default'))?.appId ?? 'default';
     return {
-      ...services, database, accounts, adminKey, notices, defaultCredentials: created,
+      ...services, database, accounts, adminKey, notices, defaultCredentials: created, authenticator, limiter, openAppId,
       close: async () => {
         await services.inference.close();
         await database.close();
