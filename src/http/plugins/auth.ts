@@ -108,7 +108,8 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     if (config.apiKeys) {
       const key = request.headers['x-api-key'] ?? (request.query as Record<string, unknown> | undefined)?.api_key;
       if (typeof key === 'string' && key) return admit(request, reply, await authenticator.apiKey(key));
-      if (request.isMultipart()) {
+      // isMultipart() is only known once the body parser ran; the header says it now.
+      if (/^multipart\/form-data/i.test(request.headers['content-type'] ?? '')) {
         request.deferredAuth = async (apiKey) => {
           request.deferredAuth = undefined;
           if (typeof apiKey !== 'string' || !apiKey) throw missingCredentials(true);
@@ -130,10 +131,8 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
   });
 
   app.addHook('preValidation', async (request, reply) => {
+    // Requests without a body never pass through preParsing's check.
     if (request.tc3 && !request.tc3.verified) await verifySignature(request, reply, Buffer.alloc(0));
-    if (request.deferredAuth && !request.isMultipart()) await request.deferredAuth((request.body as Record<string, unknown> | undefined)?.api_key);
-    const body = request.body as Record<string, unknown> | undefined;
-    if (config.apiKeys && body && typeof body === 'object' && 'api_key' in body) delete body.api_key;
   });
 
   // A handler that never read its multipart body must not have answered without the deferred credentials.
