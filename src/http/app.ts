@@ -6,10 +6,14 @@ import type { Config } from '../config/env.js';
 import type { ServerServices } from '../services/server.js';
 import { validate } from '../services/validate.js';
 import { registerErrorHandling } from './plugins/errors.js';
+import { registerAuth } from './plugins/auth.js';
 import { registerObservability } from './plugins/observability.js';
 import { genReqId } from './plugins/request-id.js';
 import { healthRoutes, type Lifecycle } from './routes/health.js';
 import { imageRoutes } from './routes/v1/images.js';
+import { adminRoutes } from './routes/v1/admin.js';
+import { oauthRoutes } from './routes/v1/oauth.js';
+import { tencentRoutes } from './routes/tencent.js';
 import { upscaleRoutes } from './routes/v1/upscale.js';
 import { AppError } from '../errors/app-error.js';
 import { ErrorEnvelope, errorStatuses } from './schemas.js';
@@ -20,7 +24,9 @@ export interface AppDeps {
   services: ServerServices;
   lifecycle?: Lifecycle;
   /** Tests pass false to keep output quiet; the server passes pino options. */
-  logger?: boolean | object;
+  logger?: boolean;
+  /** Where JSON log lines go (stdout by default); tests capture them to prove no secret is logged. */
+  logStream?: NodeJS.WritableStream;
   /** Runs when the server closes, after in-flight requests (e.g. releasing model sessions). */
   onClose?: () => Promise<void>;
 }
@@ -31,7 +37,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
   const lifecycle = deps.lifecycle ?? { ready: false, closing: false };
   const app = Fastify({
-    logger: deps.logger ?? { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    logger: deps.logger === false ? false : {
+      level: config.logLevel,
+      // Credentials never reach a log line: headers are redacted and api_key is cut out of logged URLs.
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
+      serializers: { req: (req: { method: string; url: string; hostname?: string; ip?: string }) => ({ method: req.method, url: req.url.replace(/([?&]api_key=)[^&]*/gi, '$1[redacted]'), hostname: req.hostname, remoteAddress: req.ip }) },
+      ...(deps.logStream && { stream: deps.logStream }),
+    },
     genReqId,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: config.limits.maxBodyBytes,
@@ -55,6 +67,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   if (deps.onClose) app.addHook('onClose', deps.onClose);
   registerErrorHandling(app);
   registerObservability(app);
+  registerAuth(app, {
+    config: config.auth, authenticator: deps.services.authenticator, limiter: deps.services.limiter,
+    maxBodyBytes: config.limits.maxBodyBytes, openAppId: deps.services.openAppId,
+  });
   app.addHook('onRequest', async () => {
     if (lifecycle.closing) throw new AppError('ServiceUnavailable', 'The server is shutting down; retry on another instance');
   });
@@ -76,7 +92,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'imgsense', version: '0.1.0', description: 'Self-hosted image processing and recognition API. Errors: docs/errors.md.' },
-      tags: [{ name: 'images' }, { name: 'jobs' }, { name: 'operations' }],
+      tags: [{ name: 'images' }, { name: 'jobs' }, { name: 'auth' }, { name: 'admin' }, { name: 'operations' }, { name: 'compatibility' }],
+      components: { securitySchemes: { adminKey: { type: 'http', scheme: 'bearer' }, accessToken: { type: 'http', scheme: 'bearer' } } },
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
@@ -90,6 +107,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   healthRoutes(app, lifecycle);
   imageRoutes(app, deps.services.processing, config.limits.maxImageBytes);
   upscaleRoutes(app, deps.services.upscale, deps.services.jobs, config.limits.maxImageBytes);
+  adminRoutes(app, deps.services.accounts, deps.services.adminKey);
+  oauthRoutes(app, deps.services.accounts);
+  tencentRoutes(app, {});
   await app.ready();
   return { app, lifecycle };
 }

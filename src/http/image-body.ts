@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { MultipartFile } from '@fastify/multipart';
 import { AppError } from '../errors/app-error.js';
+import './plugins/auth.js';
 import { pickImageSource, type ImageSource } from '../services/image-input.js';
 
 /** What an image endpoint receives, whichever way it arrived: the image source and the other fields. */
@@ -46,6 +47,9 @@ async function readMultipart(request: FastifyRequest, maxBytes: number): Promise
       fields[part.fieldname] = typeof part.value === 'string' ? parseJsonField(part.fieldname, part.value) : part.value;
     }
   }
+  // DeepStack-style clients put their API key among the form fields: authenticate before any work is done.
+  if (request.deferredAuth) await request.deferredAuth(fields.api_key);
+  delete fields.api_key;
   const source = pickImageSource({ image: fields.image, url: fields.url, ...(upload && { upload }) });
   delete fields.image;
   delete fields.url;

@@ -1,6 +1,8 @@
 import type { Config } from '../config/env.js';
 import { openDatabase, type Database } from '../storage/database.js';
 import type { AccountsService } from './accounts/accounts.js';
+import { Authenticator } from './accounts/authenticator.js';
+import { RateLimiter } from './accounts/limiter.js';
 import { setUpAccounts } from './accounts/bootstrap.js';
 import { createServices, type Services } from './create.js';
 import path from 'node:path';
@@ -18,6 +20,10 @@ export interface ServerServices extends Services {
   /** Async work (upscale), persisted in the database; started (and interrupted jobs resumed) on creation. */
   jobs: JobQueue;
   adminKey: string;
+  authenticator: Authenticator;
+  limiter: RateLimiter;
+  /** The app that IMGSENSE_AUTH=off serves every call as: the default app. */
+  openAppId: string;
   /** Operator notices from the first start (generated keys, default credentials), printed once. */
   notices: string[];
   /** The default app's credentials when this start created them (an empty database). */
@@ -29,7 +35,11 @@ export async function createServerServices(config: Config): Promise<ServerServic
   const services = createServices(config);
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   try {
-    const { accounts, adminKey, notices, created } = await setUpAccounts(config, database);
+    let authenticator: Authenticator | undefined;
+    const { accounts, adminKey, notices, created } = await setUpAccounts(config, database, (appId) => authenticator?.invalidate(appId));
+    authenticator = new Authenticator(accounts, { signatureMaxSkewSeconds: config.auth.signatureMaxSkewSeconds });
+    const limiter = new RateLimiter();
+    const openAppId = (await accounts.findAppByName('default'))?.appId ?? 'default';
     const jobs = new EmbeddedJobQueue({
       repo: new JobRepository(database.db), files: new JobFiles(path.join(config.dataDir, 'jobs')),
       handlers: { upscale: upscaleJob(services.upscale, services.jobInference) },
@@ -39,7 +49,7 @@ export async function createServerServices(config: Config): Promise<ServerServic
     });
     await jobs.start();
     return {
-      ...services, database, accounts, adminKey, notices, defaultCredentials: created, jobs,
+      ...services, database, accounts, adminKey, notices, defaultCredentials: created, authenticator, limiter, openAppId, jobs,
       close: async () => {
         await jobs.close();
         await services.jobInference.close();

@@ -22,7 +22,7 @@ export const testAdminKey = 'test-admin-key-0123456789abcdef';
  * (and its model cache) is shared between tests; the database is a fresh SQLite file per server. Authentication
  * is off unless the test turns it on (IMGSENSE_AUTH=on): the auth suites test it, the others test features.
  */
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startServer(env: Record<string, string> = {}, opts: { logStream?: NodeJS.WritableStream } = {}): Promise<TestServer> {
   const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imgsense-test-db-'));
   const config = loadConfig({
     IMGSENSE_DATA_DIR: '.tmp/test-data',
@@ -33,7 +33,9 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     ...env,
   });
   const services = await createServerServices(config);
-  const { app, lifecycle } = await buildApp({ config, services, logger: false, onClose: () => services.close() });
+  const { app, lifecycle } = await buildApp({
+    config, services, ...(opts.logStream ? { logStream: opts.logStream } : { logger: false }), onClose: () => services.close(),
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   lifecycle.ready = true;
   const address = app.server.address();

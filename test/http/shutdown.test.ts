@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -39,11 +40,13 @@ test('SIGTERM: the in-flight request finishes, new requests are refused, the pro
   child.stderr.on('data', (d) => { log += d; });
   try {
     await waitReady(url);
+    // The first start on a data dir writes the default app's credentials, as the README's quick start uses them.
+    const { accessToken } = JSON.parse(readFileSync('.tmp/shutdown-test/credentials.json', 'utf8')) as { accessToken: string };
     // Heavy enough to still be running when the signal arrives.
     const slow = postForm(url, '/v1/images/process', fixture('formats/jpeg/baseline.jpg'), {
       operations: [{ op: 'rotate', angle: 33 }, { op: 'blur', sigma: 20 }, { op: 'rotate', angle: -33 }],
       output: { format: 'png' },
-    });
+    }, { authorization: `Bearer ${accessToken}` });
     // Wait until the server has logged the incoming request, then signal.
     for (let i = 0; i < 100 && !log.includes('/v1/images/process'); i++) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGTERM');

@@ -44,6 +44,11 @@ export function toAppError(err: unknown): AppError {
 export function sendError(reply: FastifyReply, request: FastifyRequest, err: AppError): FastifyReply {
   const status = isErrorCode(err.code) ? catalogue[err.code].status : 500;
   if (err.headers) reply.headers(err.headers);
+  // Tencent Cloud clients read errors from a 200 answer's Response.Error.
+  if (request.routeOptions.config?.tencent) {
+    return reply.code(200).type('application/json; charset=utf-8')
+      .send({ Response: { Error: { Code: err.code, Message: err.message }, RequestId: String(request.id) } });
+  }
   return reply
     .code(status)
     .type('application/json; charset=utf-8')
