@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors/app-error.js';
 import type { JobRecord, JobRepository } from '../storage/jobs.js';
 import type { JobFiles } from './files.js';
-import type { JobHandler, JobKind, JobQueue, JobResultStream, JobView, SubmitRequest } from './queue.js';
+import { notFound, type JobHandler, type JobKind, type JobQueue, type JobResultStream, type JobView, type SubmitRequest } from './queue.js';
 
 export interface EmbeddedQueueOptions {
   repo: JobRepository;
@@ -247,8 +247,4 @@ export class EmbeddedJobQueue implements JobQueue {
       result: result && { format: result.format, width: result.width, height: result.height, bytes: result.bytes },
     };
   }
-}
-
-export function notFound(id: string): AppError {
-  return new AppError('ResourceNotFound.Job', `Expected the id of a job of this app for id but received ${JSON.stringify(id)}, which does not exist (or has expired)`);
 }

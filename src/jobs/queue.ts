@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { AppError } from '../errors/app-error.js';
 import type { TileStore } from '../services/upscale.js';
 
 /**
@@ -88,3 +89,8 @@ export interface JobOutput {
 }
 
 export type JobHandler = (ctx: JobContext) => Promise<JobOutput>;
+
+/** The one answer for a job that does not exist, belongs to another app, or has expired and been deleted. */
+export function notFound(id: string): AppError {
+  return new AppError('ResourceNotFound.Job', `Expected the id of a job of this app for id but received ${JSON.stringify(id)}, which does not exist (or has expired)`);
+}

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import type { JobQueue } from '../../../jobs/queue.js';
-import { notFound } from '../../../jobs/embedded.js';
+import { notFound, type JobQueue } from '../../../jobs/queue.js';
 import { upscaleFieldsSchema, type UpscaleService } from '../../../services/upscale.js';
 import { readImageRequest } from '../../image-body.js';
 import { appIdOf, meter } from '../../request-context.js';
