@@ -130,3 +130,25 @@ test('DELETE cancels a job; its result is then not available (409 naming the sta
   const stopped = await settle(first.jobId);
   assert.ok(stopped.state === 'cancelled' || stopped.state === 'succeeded', stopped.state);
 });
+
+test('with authentication on, another app\'s job id answers 404 on every job route', async () => {
+  const authed = await startServer({ IMGSENSE_AUTH: 'on', IMGSENSE_UPSCALE_SYNC_MAX_PIXELS: '100' });
+  try {
+    const mine = { authorization: `Bearer ${authed.credentials.accessToken}` };
+    const other = await authed.services.accounts.createApp({ name: 'other' });
+    const token = await authed.services.accounts.issueToken(other.secretId, other.secretKey);
+    const theirs = { authorization: `Bearer ${token.accessToken}` };
+    const res = await postForm(authed.url, '/v1/images/upscale', await photo(20, 20), { scale: '2' }, mine);
+    assert.equal(res.status, 202, await res.clone().text());
+    const { jobId } = (await res.json()) as { jobId: string };
+    assert.equal((await fetch(`${authed.url}/v1/jobs/${jobId}`, { headers: mine })).status, 200);
+    for (const [method, suffix] of [['GET', ''], ['GET', '/result'], ['DELETE', '']] as const) {
+      const r = await fetch(`${authed.url}/v1/jobs/${jobId}${suffix}`, { method, headers: theirs });
+      assert.equal(r.status, 404, `${method} ${suffix}`);
+      assert.equal(((await r.json()) as ErrorBody).error.code, 'ResourceNotFound.Job');
+    }
+    assert.equal((await fetch(`${authed.url}/v1/jobs/${jobId}`)).status, 401, 'no credentials, no job');
+  } finally {
+    await authed.close();
+  }
+});
