@@ -7,6 +7,7 @@ Commands:
   process <in> -o <out> [ops]   process a file, or every image in a folder (imgsense process --help)
   info <file> [--json]          describe an image
   models list|prepare           the recognition models: what is installed, convert them to ONNX
+  apps|keys|token               apps, key pairs and access tokens (imgsense apps --help)
 `;
 
 export async function runCli(argv: string[]): Promise<number | undefined> {
@@ -21,6 +22,10 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
       return (await import('./info.js')).infoCommand(rest);
     case 'models':
       return (await import('./models.js')).modelsCommand(rest);
+    case 'apps':
+    case 'keys':
+    case 'token':
+      return (await import('./accounts.js')).accountsCommand(command, rest);
     case 'help':
     case '--help':
     case '-h':
