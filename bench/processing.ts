@@ -13,7 +13,8 @@
  *   round is that round's reference. One more row runs, at that N, the sharp options the API's pipeline really passes
  *   (metadata probe, failOn, autoOrient, keepMetadata). keepMetadata keeps an embedded ICC profile instead of
  *   converting to sRGB, which is less work, so "vs API-opts" is the ratio that isolates what HTTP costs.
- * - the server is `node --import tsx src/main.ts serve` on a free loopback port (LOG_LEVEL=warn unless --env sets
+ * - the server is `node --import tsx src/main.ts serve` on a free loopback port (IMGSENSE_AUTH=off: bench/auth.ts
+ *   measures authentication; LOG_LEVEL=warn unless --env sets
  *   it), driven by C concurrent clients (fetch with FormData + Blob) for each C of --clients. The client shares the
  *   cores with the server, so each photo's multipart body is encoded by undici once and re-sent as bytes;
  *   --form-per-request builds a new FormData for every request instead.
@@ -405,7 +406,8 @@ async function startServer(env: NodeJS.ProcessEnv, nodeArgs: string[]): Promise<
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'imgsense-bench-'));
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts', 'serve'], {
     cwd: root,
-    env: { ...env, PORT: String(port), HOST: '127.0.0.1', IMGSENSE_DATA_DIR: dataDir, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' },
+    // Authentication is measured on its own (bench/auth.ts); here the server is open unless --env says otherwise.
+    env: { IMGSENSE_AUTH: 'off', ...env, PORT: String(port), HOST: '127.0.0.1', IMGSENSE_DATA_DIR: dataDir, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

@@ -7,6 +7,7 @@ Commands:
   process <in> -o <out> [ops]   process a file, or every image in a folder (imgsense process --help)
   info <file> [--json]          describe an image
   models list|prepare           the recognition models: what is installed, convert them to ONNX
+  apps|keys|token               apps, key pairs and access tokens (imgsense apps --help)
   upscale <in> -o <out>         ESRGAN super-resolution x2/x3/x4 with a progress bar (imgsense upscale --help)
 `;
 
@@ -22,6 +23,10 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
       return (await import('./info.js')).infoCommand(rest);
     case 'models':
       return (await import('./models.js')).modelsCommand(rest);
+    case 'apps':
+    case 'keys':
+    case 'token':
+      return (await import('./accounts.js')).accountsCommand(command, rest);
     case 'upscale':
       return (await import('./upscale.js')).upscaleCommand(rest);
     case 'help':

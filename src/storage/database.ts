@@ -30,6 +30,8 @@ export function isPostgresUrl(url: string): boolean {
 function openSqlite(file: string): Kysely<Tables> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new BetterSqlite3(file);
+  // It holds sealed secret keys and token hashes: owner-only, like the key files beside it.
+  fs.chmodSync(file, 0o600);
   // WAL with synchronous=NORMAL: a committed transaction survives a killed process (kill -9); FULL would also
   // survive power loss at the price of an fsync per commit.
   sqlite.pragma('journal_mode = WAL');

@@ -102,8 +102,12 @@ export class Authenticator {
   }
 
   async apiKey(secretKey: string): Promise<Authenticated> {
-    const found = await this.accounts.keyBySecret(secretKey);
-    if (!found || found.status !== 'active') {
+    const found = await this.cached(this.keys, `hash:${sha256Hex(secretKey)}`, async () => {
+      const key = await this.accounts.keyBySecret(secretKey);
+      // The secret itself is not kept in this entry: the API-key path never needs it again.
+      return key && { appId: key.appId, secretId: key.secretId, secretKey: '', active: key.status === 'active' };
+    });
+    if (!found || !found.active) {
       throw new AppError('AuthFailure.SecretIdNotFound', 'Expected the secret key of an active key pair as the API key but received an unknown or disabled key');
     }
     return { app: await this.activeApp(found.appId), secretId: found.secretId, via: 'api-key' };
