@@ -58,15 +58,6 @@ export async function resizeAlpha(alpha: Uint8Array, from: { width: number; heig
   return new Uint8Array(data.buffer, data.byteOffset, data.length);
 }
 
-/** Bicubic enlargement of RGB pixels: the baseline super-resolution is measured against (tests, bench). */
-export async function bicubicRgb(image: RgbImage, scale: number): Promise<Uint8Array> {
-  const data = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize(image.width * scale, image.height * scale, { fit: 'fill', kernel: 'cubic' })
-    .raw()
-    .toBuffer();
-  return new Uint8Array(data.buffer, data.byteOffset, data.length);
-}
-
 /** Checks the output options against the input format before any pixel work (the same rules as process). */
 export function checkOutput(probe: ImageProbe, spec: OutputSpec): OutputFormat {
   return resolveOutput(probe.format, spec).format;

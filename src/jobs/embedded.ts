@@ -14,6 +14,8 @@ export interface EmbeddedQueueOptions {
   resultTtlMs: number;
   /** Jobs queued or running at once; more are refused with 429. */
   maxQueued: number;
+  /** How often expired jobs are deleted; default a quarter of the TTL, between 1 s and 1 min. */
+  sweepEveryMs?: number;
   /** A job interrupted this many times (crashes mid-run) is failed instead of resumed again. */
   maxAttempts?: number;
   log?: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
@@ -61,7 +63,7 @@ export class EmbeddedJobQueue implements JobQueue {
         this.opts.log?.info({ jobId: job.id, attempts: job.attempts }, 'resuming job interrupted by a restart');
       }
     }
-    const every = Math.max(1000, Math.min(60_000, this.opts.resultTtlMs / 4));
+    const every = this.opts.sweepEveryMs ?? Math.max(1000, Math.min(60_000, this.opts.resultTtlMs / 4));
     this.sweeper = setInterval(() => void this.sweep().catch((err: unknown) => this.opts.log?.error({ err }, 'job expiry sweep failed')), every);
     this.sweeper.unref();
     await this.sweep();

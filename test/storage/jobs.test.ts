@@ -48,7 +48,7 @@ for (const { kind, skip } of await databaseKinds('jobs: repository and embedded 
       await target?.drop();
     });
 
-    const queue = (handler: JobHandler, ttl = 60_000) => new EmbeddedJobQueue({ repo, files, handlers: { upscale: handler }, concurrency: 1, resultTtlMs: ttl, maxQueued: 5 });
+    const queue = (handler: JobHandler, ttl = 60_000) => new EmbeddedJobQueue({ repo, files, handlers: { upscale: handler }, concurrency: 1, resultTtlMs: ttl, maxQueued: 5, sweepEveryMs: 3_600_000 });
 
     it('repository: conditional state changes decide races; timestamps read back as numbers', async () => {
       const now = Date.now();
@@ -83,6 +83,20 @@ for (const { kind, skip } of await databaseKinds('jobs: repository and embedded 
       result.stream.destroy();
       await q.close(); // waits for the run to settle, clean-up included
       assert.equal(existsSync(path.join(files.dir(job.id), 'input')), false, 'the input is dropped once the job is done');
+    });
+
+    it('queue: a result past its TTL is 410 (JobExpired) until the sweep deletes files and row; then unknown', async () => {
+      const q = queue(fakeHandler().handler, 50);
+      await q.start();
+      const job = await q.submit({ appId: 'a', kind: 'upscale', params: {}, input: Buffer.from('img'), total: 4 });
+      for (let i = 0; i < 200 && (await q.get('a', job.id))?.state !== 'succeeded'; i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 60));
+      await assert.rejects(q.openResult('a', job.id), (e: AppError) => e.code === 'ResourceUnavailable.JobExpired' && e.status === 410);
+      assert.ok(await q.sweep() >= 1);
+      assert.equal(await q.get('a', job.id), undefined);
+      assert.equal(existsSync(files.dir(job.id)), false);
+      await assert.rejects(q.openResult('a', job.id), (e: AppError) => e.code === 'ResourceNotFound.Job');
+      await q.close();
     });
 
     it('queue: a job interrupted mid-run resumes after its last saved tile in a new queue; failures carry the code', async () => {
