@@ -47,6 +47,13 @@ test('a small input answers synchronously: x2 of the size, alpha re-attached; JS
   const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
   assert.deepEqual([meta.width, meta.height, meta.hasAlpha], [80, 60, true]);
 
+  // Grey with alpha (2 channels) comes back grey-looking RGB with its alpha.
+  const greyAlpha = await sharp(await photo(30, 20)).grayscale().ensureAlpha(0.25).png().toBuffer();
+  const grey = await postForm(server.url, '/v1/images/upscale', greyAlpha, { scale: '2' });
+  assert.equal(grey.status, 200);
+  const greyMeta = await sharp(Buffer.from(await grey.arrayBuffer())).metadata();
+  assert.deepEqual([greyMeta.width, greyMeta.height, greyMeta.hasAlpha], [60, 40, true]);
+
   const json = await postJson(server.url, '/v1/images/upscale', { image: (await photo(20, 20, 'jpeg')).toString('base64'), scale: 3, output: { format: 'webp', quality: 70 } }, { accept: 'application/json' });
   assert.equal(json.status, 200);
   const body = (await json.json()) as { image: string; format: string; width: number; height: number };
@@ -152,4 +159,11 @@ test('with authentication on, another app\'s job id answers 404 on every job rou
   } finally {
     await authed.close();
   }
+});
+
+test('the OpenAPI document describes the upscale and job routes', async () => {
+  const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+  assert.ok(doc.paths['/v1/images/upscale']?.post);
+  assert.ok(doc.paths['/v1/jobs/{id}']?.get && doc.paths['/v1/jobs/{id}']?.delete);
+  assert.ok(doc.paths['/v1/jobs/{id}/result']?.get);
 });
