@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors/app-error.js';
+import { jobsFinished } from '../observability/metrics.js';
 import type { JobRecord, JobRepository } from '../storage/jobs.js';
 import type { JobFiles } from './files.js';
 import { notFound, type JobHandler, type JobKind, type JobQueue, type JobResultStream, type JobView, type SubmitRequest } from './queue.js';
@@ -122,6 +123,7 @@ export class EmbeddedJobQueue implements JobQueue {
         run.controller.abort(new Cancelled('cancelled'));
         await run.settled;
       } else {
+        jobsFinished.inc({ kind: job.kind, state: 'cancelled' });
         await this.opts.files.removeWork(id);
       }
     }
@@ -208,12 +210,14 @@ export class EmbeddedJobQueue implements JobQueue {
       const now = Date.now();
       const result = { format: out.format, contentType: out.contentType, width: out.width, height: out.height, bytes: out.data.length };
       if (await repo.finish(job.id, { state: 'succeeded', finishedAt: now, expiresAt: now + this.opts.resultTtlMs, result })) {
+        jobsFinished.inc({ kind: job.kind, state: 'succeeded' });
         await files.removeWork(job.id);
       }
     } catch (err) {
       const reason = entry.controller.signal.reason as unknown;
       if (reason instanceof ShuttingDown) return; // stays 'running': resumed at the next start
       if (reason instanceof Cancelled) {
+        jobsFinished.inc({ kind: job.kind, state: 'cancelled' });
         await files.removeWork(job.id);
         return;
       }
@@ -228,7 +232,9 @@ export class EmbeddedJobQueue implements JobQueue {
 
   private async fail(id: string, message: string, code = 'InternalError'): Promise<void> {
     const now = Date.now();
-    await this.opts.repo.finish(id, { state: 'failed', finishedAt: now, expiresAt: now + this.opts.resultTtlMs, error: { code, message } });
+    if (await this.opts.repo.finish(id, { state: 'failed', finishedAt: now, expiresAt: now + this.opts.resultTtlMs, error: { code, message } })) {
+      jobsFinished.inc({ kind: 'upscale', state: 'failed' });
+    }
     await this.opts.files.removeWork(id);
   }
 

@@ -37,3 +37,18 @@ export const bytesOut = new Counter({
   help: 'Bytes of images sent back',
   registers: [registry],
 });
+
+// Super-resolution and jobs (issue 6).
+export const upscaleTiles = new Counter({
+  name: 'imgsense_upscale_tiles_total',
+  help: 'ESRGAN tiles run through a model (tiles restored from disk on resume are not counted), by model',
+  labelNames: ['model'] as const,
+  registers: [registry],
+});
+
+export const jobsFinished = new Counter({
+  name: 'imgsense_jobs_finished_total',
+  help: 'Jobs that ended in this process, by kind and final state (succeeded, failed, cancelled)',
+  labelNames: ['kind', 'state'] as const,
+  registers: [registry],
+});

@@ -5,7 +5,7 @@ import { outputSchema, type OutputSpec } from '../imaging/operations.js';
 import type { ImageProbe } from '../imaging/probe.js';
 import { checkOutput, decodeRgb, encodeUpscaled, resizeAlpha, uprightSize, type EncodedImage } from '../imaging/upscale-io.js';
 import type { TensorData } from '../inference/index.js';
-import { bytesOut } from '../observability/metrics.js';
+import { bytesOut, upscaleTiles } from '../observability/metrics.js';
 import { openImageSource, type ImageSource } from './image-input.js';
 import { accumulateTile, createAccumulator, extractTile, planTiles, resolveAccumulator, toBytes, type TileRect } from './upscale-tiles.js';
 import { validate } from './validate.js';
@@ -169,6 +169,7 @@ export async function upscaleRgb(
     if (!bytes || bytes.length !== expected(rect)) {
       stopIfAsked(opts, rect.index);
       bytes = await runTile(runtime, id, image, rect, range);
+      upscaleTiles.inc({ model: id });
       await opts.tiles?.save(rect.index, bytes);
     }
     accumulateTile(acc, bytes, rect, params.scale, overlap * params.scale, image);
