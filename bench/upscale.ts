@@ -10,8 +10,9 @@
  *   --full: every model and scale on a 256x256 crop (thick on TF.js wasm takes minutes).
  * - Both sides run the same tiled code (src/services/upscale.ts upscaleRgb: --tile px tiles, blended) in a
  *   child process each (bench/lib/upscale-worker.ts), after one warm-up tile; the median of --runs timed runs
- *   (3; --full: 1). --default-check also takes the median of --runs (3): pass --runs 1 for thick (~100 s a run). The 1-minute load average is printed with each row: this machine has 2
- *   cores shared with other work, and a load above 2 means the row is slow for reasons not its own.
+ *   (3; --full: 1); --default-check too (pass --runs 1 for thick, ~100 s a run). The 1-minute load average is
+ *   printed with each row: this machine has 2 cores shared with other work, and a load above 2 means the row is
+ *   slow for reasons not its own.
  * - --default-check: x2 of a 1-megapixel photo (1000x1000) on our path with --threads threads, for the models
  *   given, through the same tiling: the rule for the default model is "the best whose x2 of a 1 MP photo finishes
  *   within 10 s on 2 cores". Decoding and encoding (sharp) add well under a second at this size. CPU seconds
