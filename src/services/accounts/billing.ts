@@ -50,19 +50,19 @@ export function tierIndex(tiers: readonly PriceTier[], volume: number): number {
   return i < 0 ? tiers.length - 1 : i;
 }
 
-/** What `billable` units cost in one month under one price (before rounding). */
+/** What `billable` units cost in one month under one price (before rounding; multiply first, so whole numbers stay exact). */
 export function tieredAmount(price: ActionPrice, billable: number): { amount: number; tier: number } {
   if (billable <= 0) return { amount: 0, tier: -1 };
   const reached = tierIndex(price.tiers, billable);
   if (price.mode === 'whole') {
-    return { amount: (billable / 1000) * price.tiers[reached]!.pricePerThousand, tier: reached };
+    return { amount: (billable * price.tiers[reached]!.pricePerThousand) / 1000, tier: reached };
   }
   let amount = 0;
   let lower = 0;
   for (let i = 0; i <= reached; i++) {
     const tier = price.tiers[i]!;
     const upper = Math.min(billable, tier.upTo ?? Infinity);
-    amount += ((upper - lower) / 1000) * tier.pricePerThousand;
+    amount += ((upper - lower) * tier.pricePerThousand) / 1000;
     lower = upper;
   }
   return { amount, tier: reached };
