@@ -10,6 +10,9 @@ import { registerObservability } from './plugins/observability.js';
 import { genReqId } from './plugins/request-id.js';
 import { healthRoutes, type Lifecycle } from './routes/health.js';
 import { imageRoutes } from './routes/v1/images.js';
+import { registerMetering } from './plugins/metering.js';
+import { billingRoutes } from './routes/v1/billing.js';
+import { usageRoutes } from './routes/v1/usage.js';
 import { AppError } from '../errors/app-error.js';
 import { ErrorEnvelope, errorStatuses } from './schemas.js';
 import './request-context.js';
@@ -75,7 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'imgsense', version: '0.1.0', description: 'Self-hosted image processing and recognition API. Errors: docs/errors.md.' },
-      tags: [{ name: 'images' }, { name: 'operations' }],
+      tags: [{ name: 'images' }, { name: 'usage' }, { name: 'operations' }],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
@@ -87,7 +90,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   healthRoutes(app, lifecycle);
+  // Metering: one usage line per billable item of every call to a route with config.action; reports and bills.
+  registerMetering(app, deps.services.usageMeter, config.auth.mode);
   imageRoutes(app, deps.services.processing, config.limits.maxImageBytes);
+  usageRoutes(app, deps.services.usage, deps.services.adminKey);
+  billingRoutes(app, deps.services.usage, deps.services.adminKey);
   await app.ready();
   return { app, lifecycle };
 }

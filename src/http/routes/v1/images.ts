@@ -35,6 +35,7 @@ const multipartNote = 'Send JSON, or multipart/form-data with the file in `image
 
 export function imageRoutes(app: FastifyInstance, processing: ProcessingService, maxImageBytes: number): void {
   app.post('/v1/images/process', {
+    config: { action: 'images.process' },
     schema: {
       tags: ['images'],
       summary: 'Run a pipeline of operations on an image',
@@ -70,6 +71,7 @@ export function imageRoutes(app: FastifyInstance, processing: ProcessingService,
   });
 
   app.post('/v1/images/info', {
+    config: { action: 'images.info' },
     schema: {
       tags: ['images'],
       summary: 'Describe an image: format, size, orientation, channels, depth, frames, EXIF summary, dominant colour',
