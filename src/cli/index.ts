@@ -7,6 +7,8 @@ Commands:
   process <in> -o <out> [ops]   process a file, or every image in a folder (imgsense process --help)
   info <file> [--json]          describe an image
   models list|prepare           the recognition models: what is installed, convert them to ONNX
+  usage [--from] [--to] [--group-by day,action,app] [--app id] [--csv]   usage records (imgsense usage --help)
+  bill <YYYY-MM> [--app id]     itemised monthly bills from usage and the price table
 `;
 
 export async function runCli(argv: string[]): Promise<number | undefined> {
@@ -21,6 +23,10 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
       return (await import('./info.js')).infoCommand(rest);
     case 'models':
       return (await import('./models.js')).modelsCommand(rest);
+    case 'usage':
+      return (await import('./usage.js')).usageCommand(rest);
+    case 'bill':
+      return (await import('./usage.js')).billCommand(rest);
     case 'help':
     case '--help':
     case '-h':
