@@ -94,6 +94,7 @@ describe('metering of API calls', () => {
       assert.equal(res.status, 400, query);
       assert.equal(body.error.code, code, `${query}: ${body.error.message}`);
       assert.match(body.error.message, message, query);
+      assert.equal(res.headers.get('content-disposition'), null, `${query}: an error is not a CSV attachment`);
     }
   });
 

@@ -73,11 +73,15 @@ async function answer(
   allowed: readonly UsageDimension[],
 ) {
   if (!wantsCsv(request, input.format)) return usage.report(input, allowed);
+  // Parameters are checked before the CSV headers are set, so a mistake is a plain JSON error envelope.
+  let body: string | Readable;
+  if (input.groupBy !== undefined) body = UsageReports.reportCsv(await usage.report(input, allowed));
+  else {
+    usage.checkRange(input);
+    body = Readable.from(usage.recordsCsv(input));
+  }
   const name = `usage-${input.appId ?? 'all'}.csv`.replace(/[^A-Za-z0-9._-]/g, '_');
-  reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`);
-  if (input.groupBy !== undefined) return UsageReports.reportCsv(await usage.report(input, allowed));
-  usage.checkRange(input);
-  return reply.send(Readable.from(usage.recordsCsv(input)));
+  return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(body);
 }
 
 /** Usage for the calling app, and across apps for the operator. Not metered themselves. */
