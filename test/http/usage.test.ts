@@ -15,9 +15,21 @@ const png = fixture('formats/png/rgb8.png');
 mkdirSync('.tmp/test-data', { recursive: true });
 const csvRows = (text: string) => text.trim().split('\r\n').map((l) => l.split(','));
 
+/**
+ * The app that IMGSENSE_AUTH=off serves calls as ('default', or the default app's id once the accounts layer
+ * names it): the report says whose it is.
+ */
+async function openAppId(server: TestServer): Promise<string> {
+  return ((await (await fetch(`${server.url}/v1/usage`)).json()) as Report).appId!;
+}
+
 describe('metering of API calls', () => {
   let server: TestServer;
-  before(async () => { server = await startServer({ IMGSENSE_USAGE_FLUSH_MS: '60000' }); });
+  let appId: string;
+  before(async () => {
+    server = await startServer({ IMGSENSE_USAGE_FLUSH_MS: '60000' });
+    appId = await openAppId(server);
+  });
   after(async () => { await server.close(); });
 
   it('each call to a metered route writes one line with its outcome; failures are not billable', async () => {
@@ -36,7 +48,7 @@ describe('metering of API calls', () => {
     const res = await fetch(`${server.url}/v1/usage?groupBy=action`);
     assert.equal(res.status, 200);
     const report = (await res.json()) as Report;
-    assert.equal(report.appId, 'default');
+    assert.equal(report.appId, appId);
     assert.deepEqual(report.rows.map((r) => [r.action, r.calls, r.succeeded, r.clientErrors, r.billableUnits]), [
       ['images.info', 2, 1, 1, 1], ['images.process', 1, 1, 0, 1],
     ]);
@@ -45,12 +57,12 @@ describe('metering of API calls', () => {
     // The raw records: the response's request id, the status, the outcome.
     const csv = await fetch(`${server.url}/v1/usage?format=csv`);
     assert.match(csv.headers.get('content-type')!, /^text\/csv/);
-    assert.match(csv.headers.get('content-disposition')!, /attachment; filename="usage-default\.csv"/);
+    assert.equal(csv.headers.get('content-disposition'), `attachment; filename="usage-${appId}.csv"`);
     const [header, ...lines] = csvRows(await csv.text());
     assert.deepEqual(header, ['created_at', 'request_id', 'app_id', 'secret_id', 'action', 'units', 'outcome', 'status', 'latency_ms']);
     const failed = lines.find((l) => l[1] === bad.headers.get('x-request-id'));
     assert.ok(failed, 'the failed call has a record under its request id');
-    assert.deepEqual(failed.slice(2, 8), ['default', '', 'images.info', '1', 'client_error', '400']);
+    assert.deepEqual([failed[2], failed[4], failed[5], failed[6], failed[7]], [appId, 'images.info', '1', 'client_error', '400']);
     assert.ok(Number(failed[8]) >= 0);
     assert.ok(lines.some((l) => l[1] === ok.headers.get('x-request-id') && l[6] === 'success'));
   });
@@ -116,7 +128,7 @@ describe('metering of API calls', () => {
     const admin = { authorization: `Bearer ${server.adminKey}` };
     const all = (await (await fetch(`${server.url}/v1/admin/usage?groupBy=app`, { headers: admin })).json()) as Report;
     assert.equal(all.appId, undefined);
-    assert.deepEqual(all.rows.map((r) => [r.appId, r.calls]), [['app_other', 1], ['default', 3]]);
+    assert.deepEqual(all.rows.map((r) => [r.appId, r.calls]), [['app_other', 1], [appId, 3]].sort());
     const one = (await (await fetch(`${server.url}/v1/admin/usage?appId=app_other&groupBy=action`, { headers: admin })).json()) as Report;
     assert.deepEqual(one.rows.map((r) => [r.action, r.calls]), [['vision.objects', 1]]);
     // The app's own report never shows another app's records.
@@ -133,6 +145,7 @@ function record(appId: string, action: string, createdAt: number, outcome: Usage
 
 describe('billing', () => {
   let server: TestServer;
+  let appId: string;
   const october = Date.UTC(2026, 9, 15);
   before(async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'imgsense-prices-'));
@@ -146,13 +159,14 @@ describe('billing', () => {
       },
     }));
     server = await startServer({ IMGSENSE_PRICES_FILE: file });
+    appId = await openAppId(server);
     const repo = new UsageRepository(server.services.database);
     const rows: UsageRecord[] = [];
-    for (let i = 0; i < 14; i++) rows.push(record('default', 'vision.objects', october + i, 'success', 1));
-    for (let i = 0; i < 5; i++) rows.push(record('default', 'vision.objects', october, 'client_error', 1)); // not billed
-    rows.push(record('default', 'vision.objects', october, 'server_error', 1)); // not billed
-    rows.push(record('default', 'images.upscale', october, 'success', 8), record('default', 'images.upscale', october, 'success', 4.5));
-    rows.push(record('default', 'images.info', Date.UTC(2026, 10, 1), 'success', 1)); // November: not on October's bill
+    for (let i = 0; i < 14; i++) rows.push(record(appId, 'vision.objects', october + i, 'success', 1));
+    for (let i = 0; i < 5; i++) rows.push(record(appId, 'vision.objects', october, 'client_error', 1)); // not billed
+    rows.push(record(appId, 'vision.objects', october, 'server_error', 1)); // not billed
+    rows.push(record(appId, 'images.upscale', october, 'success', 8), record(appId, 'images.upscale', october, 'success', 4.5));
+    rows.push(record(appId, 'images.info', Date.UTC(2026, 10, 1), 'success', 1)); // November: not on October's bill
     rows.push(record('app_b', 'vision.objects', october, 'success', 3));
     await repo.insertMany(rows);
   });
@@ -162,7 +176,7 @@ describe('billing', () => {
     const res = await fetch(`${server.url}/v1/billing/2026-10`);
     assert.equal(res.status, 200);
     const bill = (await res.json()) as { appId: string; month: string; complete: boolean; currency: string; total: number; lines: Record<string, unknown>[] };
-    assert.deepEqual([bill.appId, bill.month, bill.currency, bill.complete], ['default', '2026-10', 'EUR', true]);
+    assert.deepEqual([bill.appId, bill.month, bill.currency, bill.complete], [appId, '2026-10', 'EUR', true]);
     assert.deepEqual(bill.lines, [
       // 12.5 MP: 10 at 1.0 + 2.5 at 0.5 = 11.25
       { action: 'images.upscale', unit: 'megapixel', calls: 2, failedCalls: 0, units: 12.5, freeUnits: 0, billableUnits: 12.5, mode: 'progressive', tier: { index: 2, upTo: null, pricePerThousand: 500 }, amount: 11.25, priced: true },
@@ -189,7 +203,7 @@ describe('billing', () => {
     const admin = { authorization: `Bearer ${server.adminKey}` };
     const all = (await (await fetch(`${server.url}/v1/admin/billing/2026-10`, { headers: admin })).json()) as { total: number; bills: { appId: string; total: number }[] };
     // app_b: 3 calls, 2 free, 1 at 0.1
-    assert.deepEqual(all.bills.map((b) => [b.appId, b.total]), [['app_b', 0.1], ['default', 11.85]]);
+    assert.deepEqual(all.bills.map((b) => [b.appId, b.total]), [['app_b', 0.1], [appId, 11.85]].sort());
     assert.equal(all.total, 11.95);
     const one = (await (await fetch(`${server.url}/v1/admin/billing/2026-10?appId=app_b`, { headers: admin })).json()) as { bills: { appId: string }[] };
     assert.deepEqual(one.bills.map((b) => b.appId), ['app_b']);
@@ -212,11 +226,11 @@ describe('metering with authentication on', () => {
   it('a call refused before any app is known is not recorded', async () => {
     const server = await startServer({ IMGSENSE_AUTH: 'on', IMGSENSE_USAGE_FLUSH_MS: '60000' });
     try {
-      // No auth hook on this branch yet: requests carry no principal, as an unauthenticated call would not.
+      // No credentials: refused by the accounts layer, or (without it) served with no principal; no app either way.
       await postJson(server.url, '/v1/images/info', { image: png.toString('base64') });
       await server.services.usageMeter.flush();
       const repo = new UsageRepository(server.services.database);
-      assert.equal(await repo.countSince('default', undefined, 0), 0);
+      assert.deepEqual(await repo.aggregate({ from: 0, to: Date.now() + 1 }, []), []);
       assert.equal(server.services.usageMeter.backlog, 0);
     } finally {
       await server.close();
