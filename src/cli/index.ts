@@ -8,6 +8,8 @@ Commands:
   info <file> [--json]          describe an image
   models list|prepare           the recognition models: what is installed, convert them to ONNX
   apps|keys|token               apps, key pairs and access tokens (imgsense apps --help)
+  usage [--from] [--to] [--group-by day,action,app] [--app id] [--csv]   usage records (imgsense usage --help)
+  bill <YYYY-MM> [--app id]     itemised monthly bills from usage and the price table
 `;
 
 export async function runCli(argv: string[]): Promise<number | undefined> {
@@ -26,6 +28,10 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
     case 'keys':
     case 'token':
       return (await import('./accounts.js')).accountsCommand(command, rest);
+    case 'usage':
+      return (await import('./usage.js')).usageCommand(rest);
+    case 'bill':
+      return (await import('./usage.js')).billCommand(rest);
     case 'help':
     case '--help':
     case '-h':

@@ -14,6 +14,9 @@ import { imageRoutes } from './routes/v1/images.js';
 import { adminRoutes } from './routes/v1/admin.js';
 import { oauthRoutes } from './routes/v1/oauth.js';
 import { tencentRoutes } from './routes/tencent.js';
+import { registerMetering } from './plugins/metering.js';
+import { billingRoutes } from './routes/v1/billing.js';
+import { usageRoutes } from './routes/v1/usage.js';
 import { AppError } from '../errors/app-error.js';
 import { ErrorEnvelope, errorStatuses } from './schemas.js';
 import './request-context.js';
@@ -91,7 +94,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'imgsense', version: '0.1.0', description: 'Self-hosted image processing and recognition API. Errors: docs/errors.md.' },
-      tags: [{ name: 'images' }, { name: 'auth' }, { name: 'admin' }, { name: 'operations' }, { name: 'compatibility' }],
+      tags: [{ name: 'images' }, { name: 'auth' }, { name: 'usage' }, { name: 'admin' }, { name: 'operations' }, { name: 'compatibility' }],
       components: { securitySchemes: { adminKey: { type: 'http', scheme: 'bearer' }, accessToken: { type: 'http', scheme: 'bearer' } } },
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
@@ -104,10 +107,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   healthRoutes(app, lifecycle);
+  // Metering: one usage line per billable item of every call to a route with config.action; reports and bills.
+  registerMetering(app, deps.services.usageMeter, config.auth.mode);
   imageRoutes(app, deps.services.processing, config.limits.maxImageBytes);
   adminRoutes(app, deps.services.accounts, deps.services.adminKey);
   oauthRoutes(app, deps.services.accounts);
   tencentRoutes(app, {});
+  usageRoutes(app, deps.services.usage, deps.services.adminKey);
+  billingRoutes(app, deps.services.usage, deps.services.adminKey);
   await app.ready();
   return { app, lifecycle };
 }
