@@ -32,6 +32,8 @@ export interface Config {
     /** Models whose sessions are created and warmed at start. */
     warm: string[];
   };
+  /** Face detection (issue 5): most faces per image, and the size below which a face is flagged tooSmall. */
+  faces: { maxFaces: number; minFaceSize: number };
 }
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -140,6 +142,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       maxBatch: integer(env, 'IMGSENSE_MAX_BATCH', 8, 1, 256),
       provider: oneOf(env, 'IMGSENSE_INFERENCE_PROVIDER', ['cpu', 'cuda'] as const, 'cpu'),
       warm: modelList(env, 'IMGSENSE_WARM_MODELS'),
+    },
+    faces: {
+      maxFaces: integer(env, 'IMGSENSE_MAX_FACES', 120, 1, 1000),
+      minFaceSize: integer(env, 'IMGSENSE_FACE_MIN_SIZE', 34, 1, 10_000),
     },
   };
 }

@@ -10,6 +10,8 @@ import { registerObservability } from './plugins/observability.js';
 import { genReqId } from './plugins/request-id.js';
 import { healthRoutes, type Lifecycle } from './routes/health.js';
 import { imageRoutes } from './routes/v1/images.js';
+import { faceRoutes } from './routes/v1/faces.js';
+import { segmentRoutes } from './routes/v1/segment.js';
 import { AppError } from '../errors/app-error.js';
 import { ErrorEnvelope, errorStatuses } from './schemas.js';
 import './request-context.js';
@@ -75,19 +77,23 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'imgsense', version: '0.1.0', description: 'Self-hosted image processing and recognition API. Errors: docs/errors.md.' },
-      tags: [{ name: 'images' }, { name: 'operations' }],
+      tags: [{ name: 'images' }, { name: 'operations' }, { name: 'faces' }],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(multipart, {
-    limits: { fileSize: config.limits.maxImageBytes, files: 1, fields: 20, fieldSize: config.limits.maxBodyBytes, parts: 25 },
+    // files: 2 for segment's background_image; every route still refuses a file field it does not name.
+    limits: { fileSize: config.limits.maxImageBytes, files: 2, fields: 20, fieldSize: config.limits.maxBodyBytes, parts: 25 },
     throwFileSizeLimit: true,
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   healthRoutes(app, lifecycle);
   imageRoutes(app, deps.services.processing, config.limits.maxImageBytes);
+  // Recognition, issue 5 part B: faces and segmentation.
+  faceRoutes(app, deps.services.faces, config.limits.maxImageBytes, config.faces.maxFaces);
+  segmentRoutes(app, deps.services.segmentation, config.limits.maxImageBytes);
   await app.ready();
   return { app, lifecycle };
 }

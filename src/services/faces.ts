@@ -9,7 +9,10 @@ import { poseFromKeypoints, poseFromMesh, type Pose } from '../inference/models/
 import { faceQuality, type Quality } from '../inference/models/face/quality.js';
 import { detectorSquares, touchesInnerEdge } from '../inference/models/face/tiles.js';
 import type { TensorData } from '../inference/runtime.js';
-import type { FaceDetectOptions } from './faces-request.js';
+import { AppError } from '../errors/app-error.js';
+import { parseFaceDetectRequest, type FaceDetectOptions } from './faces-request.js';
+import { openImageSource, type ImageSource, type InputGateOptions } from './image-input.js';
+import { Semaphore } from './semaphore.js';
 
 /** The slice of the inference runtime this service needs (tests may hand in a fake). */
 export interface ModelRunner {
@@ -17,6 +20,12 @@ export interface ModelRunner {
 }
 
 export interface FaceServiceOptions {
+  /** The operator's ceiling (and default) for max_faces. */
+  maxFaces: number;
+  /** The input gate's limits, for detectSource. */
+  gate?: InputGateOptions;
+  /** Images worked on at once; more wait (and past limits.maxQueue get a 429). */
+  concurrency?: number;
   /** Faces whose shorter side is below this many original pixels come back with tooSmall: true. */
   minFaceSize: number;
   /** Decoded working image's longest side; larger images are shrunk once on decode. */
@@ -71,8 +80,28 @@ interface Found {
  */
 export class FaceService {
   private readonly anchors = blazefaceAnchors(detectorSize);
+  private readonly slots: Semaphore;
 
-  constructor(private readonly models: ModelRunner, private readonly opts: FaceServiceOptions) {}
+  constructor(private readonly models: ModelRunner, private readonly opts: FaceServiceOptions) {
+    this.slots = new Semaphore(opts.concurrency ?? 2);
+  }
+
+  /** The request's fields checked against the operator's limits; throws the catalogued 4xx. */
+  parse(fields: Record<string, unknown>, opts: { coerce?: boolean } = {}): FaceDetectOptions {
+    return parseFaceDetectRequest(fields, this.opts.maxFaces, opts);
+  }
+
+  /** HTTP and CLI entry: fields checked first (no fetch for a bad request), then the input gate, then detect. */
+  async detectSource(source: ImageSource, fields: Record<string, unknown>, opts: { coerce?: boolean; signal?: AbortSignal } = {}): Promise<FaceDetectResult> {
+    const options = this.parse(fields, opts);
+    const gate = this.opts.gate;
+    if (!gate) throw new Error('FaceService: no input gate configured');
+    const probe = await openImageSource(source, gate, opts.signal);
+    if (this.slots.pending >= gate.limits.maxQueue) {
+      throw new AppError('RequestLimitExceeded', `Expected at most ${gate.limits.maxQueue} requests waiting for face detection but received one more`, { headers: { 'Retry-After': '1' } });
+    }
+    return this.slots.run(() => this.detect(probe, options));
+  }
 
   private cpu<T>(fn: () => Promise<T>): Promise<T> {
     return this.opts.budget ? this.opts.budget.run(1, fn) : fn();

@@ -5,6 +5,8 @@ import { decodeRgb, stretchedTensor } from '../imaging/rgb.js';
 import { alphaFromMask, composite, type Composite, type CompositeSpec, type SegmentFormat, type SegmentMode } from '../imaging/segment-composite.js';
 import { decodeSegmentation } from '../inference/models/segmentation.js';
 import type { ModelRunner } from './faces.js';
+import { openImageSource, type ImageSource, type InputGateOptions } from './image-input.js';
+import { Semaphore } from './semaphore.js';
 import { validate } from './validate.js';
 
 /**
@@ -61,11 +63,39 @@ export function parseSegmentRequest(fields: Record<string, unknown>, opts: { coe
 
 export interface SegmentServiceOptions {
   maxSide?: number;
+  gate?: InputGateOptions;
+  concurrency?: number;
   budget?: { run<T>(weight: number, fn: () => Promise<T>): Promise<T> };
 }
 
 export class SegmentationService {
-  constructor(private readonly models: ModelRunner, private readonly opts: SegmentServiceOptions = {}) {}
+  private readonly slots: Semaphore;
+
+  constructor(private readonly models: ModelRunner, private readonly opts: SegmentServiceOptions = {}) {
+    this.slots = new Semaphore(opts.concurrency ?? 2);
+  }
+
+  /** HTTP and CLI entry: fields checked, then both images through the input gate, then segment. */
+  async segmentSource(source: ImageSource, fields: Record<string, unknown>, opts: { coerce?: boolean; backgroundUpload?: Buffer; signal?: AbortSignal } = {}): Promise<Composite> {
+    const options = parseSegmentRequest(fields, opts);
+    const gate = this.opts.gate;
+    if (!gate) throw new Error('SegmentationService: no input gate configured');
+    const probe = await openImageSource(source, gate, opts.signal);
+    let background: ImageProbe | undefined;
+    if (options.backgroundImage) {
+      try {
+        background = await openImageSource(options.backgroundImage, gate, opts.signal);
+      } catch (err) {
+        // The gate's messages speak of "image"; say which of the two images failed.
+        if (err instanceof AppError) throw new AppError(err.code, `background_image: ${err.message}`, { cause: err });
+        throw err;
+      }
+    }
+    if (this.slots.pending >= gate.limits.maxQueue) {
+      throw new AppError('RequestLimitExceeded', `Expected at most ${gate.limits.maxQueue} requests waiting for segmentation but received one more`, { headers: { 'Retry-After': '1' } });
+    }
+    return this.slots.run(() => this.segment(probe, options, background));
+  }
 
   private cpu<T>(fn: () => Promise<T>): Promise<T> {
     return this.opts.budget ? this.opts.budget.run(1, fn) : fn();
