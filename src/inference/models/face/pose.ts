@@ -4,7 +4,8 @@ import type { Point3 } from './mesh.js';
 /** Head pose in degrees: yaw (turn, positive to the image's right), pitch (nod, positive up), roll (tilt, positive clockwise). */
 export interface Pose { yaw: number; pitch: number; roll: number }
 
-const deg = (r: number) => Math.round(((r * 180) / Math.PI) * 10) / 10;
+// + 0 turns -0 into 0.
+const deg = (r: number) => Math.round(((r * 180) / Math.PI) * 10) / 10 + 0;
 type V = [number, number, number];
 const sub = (a: V, b: V): V => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
 const cross = (a: V, b: V): V => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
