@@ -7,6 +7,8 @@ Commands:
   process <in> -o <out> [ops]   process a file, or every image in a folder (imgsense process --help)
   info <file> [--json]          describe an image
   models list|prepare           the recognition models: what is installed, convert them to ONNX
+  faces detect <file|dir>       faces, landmarks and attributes (imgsense faces --help)
+  segment <in> -o <out>         portrait segmentation: cutout, mask, blur or replace the background
 `;
 
 export async function runCli(argv: string[]): Promise<number | undefined> {
@@ -21,6 +23,10 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
       return (await import('./info.js')).infoCommand(rest);
     case 'models':
       return (await import('./models.js')).modelsCommand(rest);
+    case 'faces':
+      return (await import('./faces.js')).facesCommand(rest);
+    case 'segment':
+      return (await import('./segment.js')).segmentCommand(rest);
     case 'help':
     case '--help':
     case '-h':
