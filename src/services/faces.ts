@@ -7,7 +7,7 @@ import { faceCropBox, keypointLandmarks, meshBox, meshLandmarks, meshToImage, ty
 import { nms } from '../inference/models/face/nms.js';
 import { poseFromKeypoints, poseFromMesh, type Pose } from '../inference/models/face/pose.js';
 import { faceQuality, type Quality } from '../inference/models/face/quality.js';
-import { detectorSquares, touchesInnerEdge } from '../inference/models/face/tiles.js';
+import { detectorSquares, touchesInnerEdge, zoomedOutSquare, type Square } from '../inference/models/face/tiles.js';
 import type { TensorData } from '../inference/runtime.js';
 import { AppError } from '../errors/app-error.js';
 import { parseFaceDetectRequest, type FaceDetectOptions } from './faces-request.js';
@@ -109,8 +109,9 @@ export class FaceService {
 
   async detect(probe: ImageProbe, options: FaceDetectOptions): Promise<FaceDetectResult> {
     const img = await this.cpu(() => decodeRgb(probe, this.opts.workingSize ?? 2048));
-    const candidates = await this.candidates(img, options.minScore);
-    const confirmed = (await Promise.all(candidates.map((c) => this.confirm(img, c)))).filter((f): f is Found => f !== undefined);
+    let confirmed = await this.find(img, detectorSquares(img.width, img.height), options.minScore);
+    // Nothing found: perhaps one face fills the frame (a tight crop); look again zoomed out.
+    if (confirmed.length === 0) confirmed = await this.find(img, [zoomedOutSquare(img.width, img.height)], options.minScore);
     // Two detections can settle on one face once the mesh has framed them; keep the better one.
     const faces = nms(confirmed, 0.5, { containment: 0.8 })
       .sort((a, b) => area(b.box) - area(a.box))
@@ -119,10 +120,15 @@ export class FaceService {
     return { imageWidth: img.original.width, imageHeight: img.original.height, faces: out };
   }
 
+  private async find(img: RgbImage, squares: readonly Square[], minScore: number): Promise<Found[]> {
+    const candidates = await this.candidates(img, squares, minScore);
+    return (await Promise.all(candidates.map((c) => this.confirm(img, c)))).filter((f): f is Found => f !== undefined);
+  }
+
   /** Detector passes (whole image, then overlapping squares), decoded into working-image pixels and merged. */
-  private async candidates(img: RgbImage, minScore: number): Promise<Candidate[]> {
+  private async candidates(img: RgbImage, squares: readonly Square[], minScore: number): Promise<Candidate[]> {
     const all: Candidate[] = [];
-    for (const sq of detectorSquares(img.width, img.height)) {
+    for (const sq of squares) {
       const data = await this.cpu(() => squareTensor(img, sq, detectorSize, [-1, 1]));
       const out = await this.models.run(detectorModel, { data, dims: [1, detectorSize, detectorSize, 3] });
       const k = sq.size / detectorSize;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assembleOutputs, blazefaceAnchors, decodeBlazeface } from '../../src/inference/models/face/blazeface.js';
 import { iou, nms, overlapOfSmaller } from '../../src/inference/models/face/nms.js';
-import { detectorSquares, touchesInnerEdge } from '../../src/inference/models/face/tiles.js';
+import { detectorSquares, touchesInnerEdge, zoomedOutSquare } from '../../src/inference/models/face/tiles.js';
 import { faceCropBox, meshBox, meshLandmarks, meshToImage, type Point3 } from '../../src/inference/models/face/mesh.js';
 import { poseFromKeypoints, poseFromMesh } from '../../src/inference/models/face/pose.js';
 import { decodeAge, decodeEmotion, decodeGender, decodeLiveness } from '../../src/inference/models/face/attributes.js';
@@ -59,13 +59,14 @@ test('nms: the best of overlapping boxes survives; a box inside a bigger one is 
   assert.deepEqual(nms([a, b, c], 0.3, { max: 1 }), [a]);
 });
 
-test('detector squares: whole and zoomed out for a square image; plus shorter-side squares overlapping by half for a wide one', () => {
-  assert.deepEqual(detectorSquares(300, 300).map((s) => s.size), [300, 450]);
+test('detector squares: the whole image for a square one; plus shorter-side squares overlapping by half for a wide one', () => {
+  assert.deepEqual(detectorSquares(300, 300).map((s) => [s.x, s.y, s.size]), [[0, 0, 300]]);
+  assert.deepEqual(zoomedOutSquare(300, 200), { x: -75, y: -125, size: 450, whole: true });
   const wide = detectorSquares(1000, 500);
-  assert.deepEqual(wide.slice(2).map((s) => [s.x, s.y, s.size]), [[0, 0, 500], [250, 0, 500], [500, 0, 500]]);
+  assert.deepEqual(wide.map((s) => [s.x, s.y, s.size]), [[0, -250, 1000], [0, 0, 500], [250, 0, 500], [500, 0, 500]]);
   const tall = detectorSquares(400, 1000);
-  assert.deepEqual(tall.slice(2).map((s) => [s.x, s.y]), [[0, 0], [0, 200], [0, 400], [0, 600]]);
-  const sq = wide[3]!; // x 250..750
+  assert.deepEqual(tall.slice(1).map((s) => [s.x, s.y]), [[0, 0], [0, 200], [0, 400], [0, 600]]);
+  const sq = wide[2]!; // x 250..750
   assert.equal(touchesInnerEdge({ x1: 251, y1: 10, x2: 300, y2: 60 }, sq, 1000, 500), true, 'cut by the left edge at 250');
   assert.equal(touchesInnerEdge({ x1: 300, y1: 0, x2: 350, y2: 60 }, sq, 1000, 500), false, 'the image top is not an inner edge');
   assert.equal(touchesInnerEdge({ x1: 0, y1: 0, x2: 10, y2: 10 }, wide[0]!, 1000, 500), false, 'whole-image passes are never cut');

@@ -5,19 +5,24 @@ import type { Box } from './blazeface.js';
  * a group photo's faces at 15-25 input pixels. So the whole image runs once (letterboxed, for faces of any
  * size) and, when the image is clearly not square, again as squares of its shorter side overlapping by half,
  * which gives every face the resolution it would have in a square photo. A second whole pass, zoomed out to
- * 1.5x the long side, finds faces that fill the frame (a tight face crop), which the short-range model misses.
+ * 1.5x the long side, finds faces that fill the frame (a tight face crop), which the short-range model misses;
+ * it runs only when the other passes found no face (see FaceService).
  * Measured on the fixtures (docs/models.md): the zoomed pass finds 2 of 30 tight identity crops otherwise
  * missed; the squares raise small faces' scores; smaller tiles cut faces in half and the halves pass as
  * faces, so none are used.
  */
 export interface Square { x: number; y: number; size: number; whole: boolean }
 
+/** The whole image zoomed out (1.5x its long side, centred), for faces that fill the frame. */
+export function zoomedOutSquare(width: number, height: number, factor = 1.5): Square {
+  const size = Math.max(width, height) * factor;
+  return { x: (width - size) / 2, y: (height - size) / 2, size, whole: true };
+}
+
 export function detectorSquares(width: number, height: number, minAspect = 1.3): Square[] {
   const long = Math.max(width, height);
   const short = Math.min(width, height);
   const squares: Square[] = [{ x: (width - long) / 2, y: (height - long) / 2, size: long, whole: true }];
-  const zoomed = long * 1.5;
-  squares.push({ x: (width - zoomed) / 2, y: (height - zoomed) / 2, size: zoomed, whole: true });
   if (long / short < minAspect) return squares;
   const step = short / 2;
   const n = Math.ceil((long - short) / step) + 1;
