@@ -4,7 +4,7 @@ import { decodeRgb, squareTensor, type RgbImage } from '../imaging/rgb.js';
 import { decodeAge, decodeEmotion, decodeGender, decodeLiveness, type Emotion, type Gender } from '../inference/models/face/attributes.js';
 import { assembleOutputs, blazefaceAnchors, decodeBlazeface, type Box, type Candidate } from '../inference/models/face/blazeface.js';
 import { faceCropBox, keypointLandmarks, meshBox, meshLandmarks, meshToImage, type Landmark, type Point3 } from '../inference/models/face/mesh.js';
-import { nms } from '../inference/models/face/nms.js';
+import { iou, nms, overlapOfSmaller } from '../inference/models/face/nms.js';
 import { poseFromKeypoints, poseFromMesh, type Pose } from '../inference/models/face/pose.js';
 import { faceQuality, type Quality } from '../inference/models/face/quality.js';
 import { detectorSquares, touchesInnerEdge, zoomedOutSquare, type Square } from '../inference/models/face/tiles.js';
@@ -63,6 +63,8 @@ const detectorSize = 256;
 const nmsIou = 0.3;
 const nmsContainment = 0.6;
 const meshMinScore = 0.8;
+/** A face narrower than this many detector pixels in the whole-image pass makes the squares worth running. */
+const smallFaceInput = 32;
 
 interface Found {
   score: number;
@@ -109,9 +111,20 @@ export class FaceService {
 
   async detect(probe: ImageProbe, options: FaceDetectOptions): Promise<FaceDetectResult> {
     const img = await this.cpu(() => decodeRgb(probe, this.opts.workingSize ?? 2048));
-    let confirmed = await this.find(img, detectorSquares(img.width, img.height), options.minScore);
+    const [whole, ...tiles] = detectorSquares(img.width, img.height);
+    const first = await this.candidates(img, [whole!], options.minScore);
+    let confirmed = await this.confirmAll(img, first);
+    // Squares of the shorter side give small faces more detector pixels; they are worth their runs when the
+    // whole-image pass found nothing or found faces small in its input (a group photo), not for a portrait.
+    const k = detectorSize / whole!.size;
+    const smallest = Math.min(...confirmed.map((f) => (f.detectorBox.x2 - f.detectorBox.x1) * k));
+    if (tiles.length > 0 && (confirmed.length === 0 || smallest < smallFaceInput)) {
+      const fresh = (await this.candidates(img, tiles, options.minScore))
+        .filter((c) => first.every((f) => iou(f.box, c.box) <= nmsIou && overlapOfSmaller(f.box, c.box) <= nmsContainment));
+      confirmed = confirmed.concat(await this.confirmAll(img, fresh));
+    }
     // Nothing found: perhaps one face fills the frame (a tight crop); look again zoomed out.
-    if (confirmed.length === 0) confirmed = await this.find(img, [zoomedOutSquare(img.width, img.height)], options.minScore);
+    if (confirmed.length === 0) confirmed = await this.confirmAll(img, await this.candidates(img, [zoomedOutSquare(img.width, img.height)], options.minScore));
     // Two detections can settle on one face once the mesh has framed them; keep the better one.
     const faces = nms(confirmed, 0.5, { containment: 0.8 })
       .sort((a, b) => area(b.box) - area(a.box))
@@ -120,8 +133,7 @@ export class FaceService {
     return { imageWidth: img.original.width, imageHeight: img.original.height, faces: out };
   }
 
-  private async find(img: RgbImage, squares: readonly Square[], minScore: number): Promise<Found[]> {
-    const candidates = await this.candidates(img, squares, minScore);
+  private async confirmAll(img: RgbImage, candidates: readonly Candidate[]): Promise<Found[]> {
     return (await Promise.all(candidates.map((c) => this.confirm(img, c)))).filter((f): f is Found => f !== undefined);
   }
 
