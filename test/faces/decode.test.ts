@@ -117,7 +117,7 @@ test('pose from six keypoints: symmetric face is level; eyes on a slope give the
   const sloped = kp.map((p, i) => (i === 1 ? { x: 60, y: 70 } : p));
   assert.equal(poseFromKeypoints(sloped).roll, 45);
   const turned = kp.map((p, i) => (i === 2 ? { x: 60, y: 60 } : p));
-  assert.equal(poseFromKeypoints(turned).yaw, 30);
+  assert.equal(poseFromKeypoints(turned).yaw, -30, 'nose toward the image right: turned that way, negative as from the mesh');
 });
 
 test('attribute decoding: emotion argmax over 7 labels, gender from a sigmoid, age from 100 bins, liveness averaged', () => {

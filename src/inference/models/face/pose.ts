@@ -1,7 +1,11 @@
 import type { Point } from './blazeface.js';
 import type { Point3 } from './mesh.js';
 
-/** Head pose in degrees: yaw (turn, positive to the image's right), pitch (nod, positive up), roll (tilt, positive clockwise). */
+/**
+ * Head pose in degrees: yaw (turn; positive when the face turns toward the image's left, i.e. the subject's own
+ * right; checked on faces/groups/bbt2.jpg), pitch (nod, with @vladmandic/human's sign), roll (tilt, positive
+ * clockwise in the image).
+ */
 export interface Pose { yaw: number; pitch: number; roll: number }
 
 // + 0 turns -0 into 0.
@@ -52,5 +56,6 @@ export function poseFromKeypoints(k: readonly Point[]): Pose {
   const span = mouth.y - eyesY;
   const pitchRatio = span !== 0 ? ((nose.y - eyesY) / span - 0.5) * 2 : 0;
   const clamp = (v: number) => Math.max(-1, Math.min(1, v));
-  return { yaw: deg(Math.asin(clamp(yawRatio))), pitch: deg(-Math.asin(clamp(pitchRatio))), roll: deg(roll) };
+  // The nose toward the image's right is a face turned that way: negative yaw, as the mesh reports it.
+  return { yaw: deg(-Math.asin(clamp(yawRatio))), pitch: deg(-Math.asin(clamp(pitchRatio))), roll: deg(roll) };
 }
