@@ -127,16 +127,17 @@ export async function facesCommand(argv: string[]): Promise<number> {
     let next = 0;
     const worker = async () => {
       while (next < files.length) {
-        const rel = files[next++]!;
+        const i = next++;
+        const rel = files[i]!;
         try {
           const target = draw ? path.join(draw, rel.replace(/\.[^.]+$/, '.jpg')) : undefined;
           const r = await detectFile(services, config, options, path.join(input, rel), target);
           faces += r.faces.length;
-          out[files.indexOf(rel)] = json ? `${JSON.stringify({ file: rel, ...r })}\n` : formatFaces(rel, r);
+          out[i] = json ? `${JSON.stringify({ file: rel, ...r })}\n` : formatFaces(rel, r);
         } catch (err) {
           failed++;
           const { code, message } = describeFailure(err);
-          out[files.indexOf(rel)] = json ? `${JSON.stringify({ file: rel, error: { code, message } })}\n` : `${rel}: ${code}: ${message}\n`;
+          out[i] = json ? `${JSON.stringify({ file: rel, error: { code, message } })}\n` : `${rel}: ${code}: ${message}\n`;
         }
         progress.tick();
       }
