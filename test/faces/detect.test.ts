@@ -188,3 +188,14 @@ test('OpenAPI lists /v1/faces/detect and /v1/images/segment', async () => {
   assert.deepEqual(doc.paths['/v1/faces/detect']?.post?.tags, ['faces']);
   assert.deepEqual(doc.paths['/v1/images/segment']?.post?.tags, ['images']);
 });
+
+test('quality: a blurred copy of a face reads less sharp and scores lower; a darkened one reads darker', async () => {
+  const original = fixture('faces/single/neutral.jpg');
+  const q = async (img: Buffer) => (await detect(img, { attributes: ['quality'] })).faces[0]!.attributes!.quality;
+  const base = await q(original);
+  const blurred = await q(await sharp(original).blur(3).jpeg({ quality: 95 }).toBuffer());
+  const dark = await q(await sharp(original).linear(0.4, 0).jpeg({ quality: 95 }).toBuffer());
+  assert.ok(blurred.sharpness < base.sharpness / 2, `sharpness ${blurred.sharpness} vs ${base.sharpness}`);
+  assert.ok(blurred.score < base.score);
+  assert.ok(dark.brightness < base.brightness * 0.6, `brightness ${dark.brightness} vs ${base.brightness}`);
+});
