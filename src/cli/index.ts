@@ -10,6 +10,8 @@ Commands:
   apps|keys|token               apps, key pairs and access tokens (imgsense apps --help)
   usage [--from] [--to] [--group-by day,action,app] [--app id] [--csv]   usage records (imgsense usage --help)
   bill <YYYY-MM> [--app id]     itemised monthly bills from usage and the price table
+  faces detect <file|dir>       faces, landmarks and attributes (imgsense faces --help)
+  segment <in> -o <out>         portrait segmentation: cutout, mask, blur or replace the background
 `;
 
 export async function runCli(argv: string[]): Promise<number | undefined> {
@@ -32,6 +34,10 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
       return (await import('./usage.js')).usageCommand(rest);
     case 'bill':
       return (await import('./usage.js')).billCommand(rest);
+    case 'faces':
+      return (await import('./faces.js')).facesCommand(rest);
+    case 'segment':
+      return (await import('./segment.js')).segmentCommand(rest);
     case 'help':
     case '--help':
     case '-h':

@@ -37,6 +37,8 @@ export interface Config {
   auth: AuthConfig;
   /** Metering and billing: how often usage lines are written, and the operator's price table (empty: defaults). */
   usage: { flushMs: number; pricesFile: string };
+  /** Face detection (issue 5): most faces per image, and the size below which a face is flagged tooSmall. */
+  faces: { maxFaces: number; minFaceSize: number };
 }
 
 export interface AuthConfig {
@@ -171,6 +173,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     usage: {
       flushMs: integer(env, 'IMGSENSE_USAGE_FLUSH_MS', 200, 1, 60_000),
       pricesFile: (env.IMGSENSE_PRICES_FILE ?? '').trim() === '' ? '' : path.resolve(cwd, env.IMGSENSE_PRICES_FILE!.trim()),
+    },
+    faces: {
+      maxFaces: integer(env, 'IMGSENSE_MAX_FACES', 120, 1, 1000),
+      minFaceSize: integer(env, 'IMGSENSE_FACE_MIN_SIZE', 34, 1, 10_000),
     },
   };
 }

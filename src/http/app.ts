@@ -17,6 +17,8 @@ import { tencentRoutes } from './routes/tencent.js';
 import { registerMetering } from './plugins/metering.js';
 import { billingRoutes } from './routes/v1/billing.js';
 import { usageRoutes } from './routes/v1/usage.js';
+import { faceRoutes } from './routes/v1/faces.js';
+import { segmentRoutes } from './routes/v1/segment.js';
 import { AppError } from '../errors/app-error.js';
 import { ErrorEnvelope, errorStatuses } from './schemas.js';
 import './request-context.js';
@@ -94,14 +96,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'imgsense', version: '0.1.0', description: 'Self-hosted image processing and recognition API. Errors: docs/errors.md.' },
-      tags: [{ name: 'images' }, { name: 'auth' }, { name: 'usage' }, { name: 'admin' }, { name: 'operations' }, { name: 'compatibility' }],
+      tags: [{ name: 'images' }, { name: 'auth' }, { name: 'usage' }, { name: 'admin' }, { name: 'faces' }, { name: 'operations' }, { name: 'compatibility' }],
       components: { securitySchemes: { adminKey: { type: 'http', scheme: 'bearer' }, accessToken: { type: 'http', scheme: 'bearer' } } },
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(multipart, {
-    limits: { fileSize: config.limits.maxImageBytes, files: 1, fields: 20, fieldSize: config.limits.maxBodyBytes, parts: 25 },
+    // files: 2 for segment's background_image; every route still refuses a file field it does not name.
+    limits: { fileSize: config.limits.maxImageBytes, files: 2, fields: 20, fieldSize: config.limits.maxBodyBytes, parts: 25 },
     throwFileSizeLimit: true,
   });
 
@@ -115,6 +118,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   tencentRoutes(app, {});
   usageRoutes(app, deps.services.usage, deps.services.adminKey);
   billingRoutes(app, deps.services.usage, deps.services.adminKey);
+  // Recognition, issue 5 part B: faces and segmentation.
+  faceRoutes(app, deps.services.faces, config.limits.maxImageBytes, config.faces.maxFaces);
+  segmentRoutes(app, deps.services.segmentation, config.limits.maxImageBytes);
   await app.ready();
   return { app, lifecycle };
 }

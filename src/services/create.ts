@@ -5,6 +5,8 @@ import { configureImaging } from '../imaging/configure.js';
 import { allModels, createModelStore, InferenceRuntime } from '../inference/index.js';
 import { CpuBudget } from './cpu-budget.js';
 import { ProcessingService } from './processing.js';
+import { FaceService } from './faces.js';
+import { SegmentationService } from './segmentation.js';
 
 export interface Services {
   processing: ProcessingService;
@@ -13,6 +15,9 @@ export interface Services {
   concurrency: number;
   imaging: { threadsPerImage: number; libvips: string };
   cores: number;
+  /** Recognition, issue 5 part B: faces on an opened image, portrait segmentation. */
+  faces: FaceService;
+  segmentation: SegmentationService;
 }
 
 /** The services of one process, server or CLI alike, built from the validated configuration. */
@@ -38,5 +43,8 @@ export function createServices(config: Config): Services {
     provider: config.inference.provider,
     budget,
   });
-  return { processing, inference, concurrency, imaging, cores };
+  const gate = { limits: config.limits, fetchAllowHosts: config.fetchAllowHosts };
+  const faces = new FaceService(inference, { ...config.faces, gate, concurrency, budget });
+  const segmentation = new SegmentationService(inference, { gate, concurrency, budget });
+  return { processing, inference, concurrency, imaging, cores, faces, segmentation };
 }
