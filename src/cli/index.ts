@@ -8,6 +8,10 @@ Commands:
   info <file> [--json]          describe an image
   models list|prepare           the recognition models: what is installed, convert them to ONNX
   apps|keys|token               apps, key pairs and access tokens (imgsense apps --help)
+  usage [--from] [--to] [--group-by day,action,app] [--app id] [--csv]   usage records (imgsense usage --help)
+  bill <YYYY-MM> [--app id]     itemised monthly bills from usage and the price table
+  faces detect <file|dir>       faces, landmarks and attributes (imgsense faces --help)
+  segment <in> -o <out>         portrait segmentation: cutout, mask, blur or replace the background
   upscale <in> -o <out>         ESRGAN super-resolution x2/x3/x4 with a progress bar (imgsense upscale --help)
 `;
 
@@ -27,6 +31,14 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
     case 'keys':
     case 'token':
       return (await import('./accounts.js')).accountsCommand(command, rest);
+    case 'usage':
+      return (await import('./usage.js')).usageCommand(rest);
+    case 'bill':
+      return (await import('./usage.js')).billCommand(rest);
+    case 'faces':
+      return (await import('./faces.js')).facesCommand(rest);
+    case 'segment':
+      return (await import('./segment.js')).segmentCommand(rest);
     case 'upscale':
       return (await import('./upscale.js')).upscaleCommand(rest);
     case 'help':

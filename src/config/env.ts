@@ -35,6 +35,10 @@ export interface Config {
   /** Empty: SQLite in the data dir; postgres://… switches to PostgreSQL. */
   databaseUrl: string;
   auth: AuthConfig;
+  /** Metering and billing: how often usage lines are written, and the operator's price table (empty: defaults). */
+  usage: { flushMs: number; pricesFile: string };
+  /** Face detection (issue 5): most faces per image, and the size below which a face is flagged tooSmall. */
+  faces: { maxFaces: number; minFaceSize: number };
   /** Super-resolution and its job queue (docs/configuration.md, "Upscaling and jobs"). */
   upscale: {
     defaultModel: 'slim' | 'medium' | 'thick';
@@ -180,6 +184,14 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       apiKeys: oneOf(env, 'IMGSENSE_API_KEY_AUTH', ['on', 'off'] as const, 'off') === 'on',
       tokenTtlSeconds: integer(env, 'IMGSENSE_TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 10 * 365 * 24 * 3600),
       signatureMaxSkewSeconds: integer(env, 'IMGSENSE_SIGNATURE_MAX_SKEW_SECONDS', 300, 1, 3600),
+    },
+    usage: {
+      flushMs: integer(env, 'IMGSENSE_USAGE_FLUSH_MS', 200, 1, 60_000),
+      pricesFile: (env.IMGSENSE_PRICES_FILE ?? '').trim() === '' ? '' : path.resolve(cwd, env.IMGSENSE_PRICES_FILE!.trim()),
+    },
+    faces: {
+      maxFaces: integer(env, 'IMGSENSE_MAX_FACES', 120, 1, 1000),
+      minFaceSize: integer(env, 'IMGSENSE_FACE_MIN_SIZE', 34, 1, 10_000),
     },
     upscale: {
       defaultModel: oneOf(env, 'IMGSENSE_UPSCALE_DEFAULT_MODEL', ['slim', 'medium', 'thick'] as const, 'slim'),

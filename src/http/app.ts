@@ -14,6 +14,11 @@ import { imageRoutes } from './routes/v1/images.js';
 import { adminRoutes } from './routes/v1/admin.js';
 import { oauthRoutes } from './routes/v1/oauth.js';
 import { tencentRoutes } from './routes/tencent.js';
+import { registerMetering } from './plugins/metering.js';
+import { billingRoutes } from './routes/v1/billing.js';
+import { usageRoutes } from './routes/v1/usage.js';
+import { faceRoutes } from './routes/v1/faces.js';
+import { segmentRoutes } from './routes/v1/segment.js';
 import { upscaleRoutes } from './routes/v1/upscale.js';
 import { AppError } from '../errors/app-error.js';
 import { ErrorEnvelope, errorStatuses } from './schemas.js';
@@ -92,24 +97,32 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'imgsense', version: '0.1.0', description: 'Self-hosted image processing and recognition API. Errors: docs/errors.md.' },
-      tags: [{ name: 'images' }, { name: 'jobs' }, { name: 'auth' }, { name: 'admin' }, { name: 'operations' }, { name: 'compatibility' }],
+      tags: [{ name: 'images' }, { name: 'jobs' }, { name: 'auth' }, { name: 'usage' }, { name: 'admin' }, { name: 'faces' }, { name: 'operations' }, { name: 'compatibility' }],
       components: { securitySchemes: { adminKey: { type: 'http', scheme: 'bearer' }, accessToken: { type: 'http', scheme: 'bearer' } } },
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(multipart, {
-    limits: { fileSize: config.limits.maxImageBytes, files: 1, fields: 20, fieldSize: config.limits.maxBodyBytes, parts: 25 },
+    // files: 2 for segment's background_image; every route still refuses a file field it does not name.
+    limits: { fileSize: config.limits.maxImageBytes, files: 2, fields: 20, fieldSize: config.limits.maxBodyBytes, parts: 25 },
     throwFileSizeLimit: true,
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   healthRoutes(app, lifecycle);
+  // Metering: one usage line per billable item of every call to a route with config.action; reports and bills.
+  registerMetering(app, deps.services.usageMeter, config.auth.mode);
   imageRoutes(app, deps.services.processing, config.limits.maxImageBytes);
   upscaleRoutes(app, deps.services.upscale, deps.services.jobs, config.limits.maxImageBytes);
   adminRoutes(app, deps.services.accounts, deps.services.adminKey);
   oauthRoutes(app, deps.services.accounts);
   tencentRoutes(app, {});
+  usageRoutes(app, deps.services.usage, deps.services.adminKey);
+  billingRoutes(app, deps.services.usage, deps.services.adminKey);
+  // Recognition, issue 5 part B: faces and segmentation.
+  faceRoutes(app, deps.services.faces, config.limits.maxImageBytes, config.faces.maxFaces);
+  segmentRoutes(app, deps.services.segmentation, config.limits.maxImageBytes);
   await app.ready();
   return { app, lifecycle };
 }

@@ -10,6 +10,8 @@ export interface ImageRequest {
   fields: Record<string, unknown>;
   /** Multipart fields are text; JSON-valued ones are parsed here, scalars are coerced by the validator. */
   fromMultipart: boolean;
+  /** Other file fields a route accepts (e.g. segment's background_image), by field name. */
+  files?: Record<string, Buffer>;
 }
 
 function parseJsonField(name: string, value: string): unknown {
@@ -33,11 +35,14 @@ async function readUpload(part: MultipartFile, maxBytes: number): Promise<Buffer
   }
 }
 
-async function readMultipart(request: FastifyRequest, maxBytes: number): Promise<ImageRequest> {
+async function readMultipart(request: FastifyRequest, maxBytes: number, extraFiles: readonly string[]): Promise<ImageRequest> {
   let upload: Buffer | undefined;
   const fields: Record<string, unknown> = {};
+  const files: Record<string, Buffer> = {};
   for await (const part of request.parts()) {
-    if (part.type === 'file') {
+    if (part.type === 'file' && extraFiles.includes(part.fieldname) && files[part.fieldname] === undefined) {
+      files[part.fieldname] = await readUpload(part, maxBytes);
+    } else if (part.type === 'file') {
       if (part.fieldname !== 'image' || upload !== undefined) {
         await part.toBuffer().catch(() => undefined);
         throw new AppError('InvalidParameter', `Expected one file in the image field but received a file in ${JSON.stringify(part.fieldname)}`);
@@ -53,13 +58,13 @@ async function readMultipart(request: FastifyRequest, maxBytes: number): Promise
   const source = pickImageSource({ image: fields.image, url: fields.url, ...(upload && { upload }) });
   delete fields.image;
   delete fields.url;
-  return { source, fields, fromMultipart: true };
+  return { source, fields, fromMultipart: true, ...(extraFiles.length > 0 && { files }) };
 }
 
-export async function readImageRequest(request: FastifyRequest, maxBytes: number): Promise<ImageRequest> {
+export async function readImageRequest(request: FastifyRequest, maxBytes: number, extraFiles: readonly string[] = []): Promise<ImageRequest> {
   if (request.isMultipart()) {
     try {
-      return await readMultipart(request, maxBytes);
+      return await readMultipart(request, maxBytes, extraFiles);
     } catch (err) {
       if (err instanceof AppError) throw err;
       // busboy reports a broken body (bad boundary, cut short) as a plain Error: the client's fault.

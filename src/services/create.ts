@@ -5,6 +5,8 @@ import { configureImaging } from '../imaging/configure.js';
 import { allModels, createModelStore, InferenceRuntime } from '../inference/index.js';
 import { CpuBudget } from './cpu-budget.js';
 import { ProcessingService } from './processing.js';
+import { FaceService } from './faces.js';
+import { SegmentationService } from './segmentation.js';
 import { UpscaleService } from './upscale.js';
 
 export interface Services {
@@ -14,6 +16,9 @@ export interface Services {
   concurrency: number;
   imaging: { threadsPerImage: number; libvips: string };
   cores: number;
+  /** Recognition, issue 5 part B: faces on an opened image, portrait segmentation. */
+  faces: FaceService;
+  segmentation: SegmentationService;
   /** Super-resolution; `jobInference` is the runtime of queued jobs, with fewer threads than cores. */
   upscale: UpscaleService;
   jobInference: InferenceRuntime;
@@ -42,6 +47,9 @@ export function createServices(config: Config): Services {
     provider: config.inference.provider,
     budget,
   });
+  const gate = { limits: config.limits, fetchAllowHosts: config.fetchAllowHosts };
+  const faces = new FaceService(inference, { ...config.faces, gate, concurrency, budget });
+  const segmentation = new SegmentationService(inference, { gate, concurrency, budget });
   // Jobs draw fewer cores than the machine has from the shared budget, so synchronous requests keep one.
   const jobInference = new InferenceRuntime(createModelStore(config.dataDir), models, {
     threads: config.jobs.threads || Math.max(1, cores - 1),
@@ -55,5 +63,5 @@ export function createServices(config: Config): Services {
     limits: config.limits, fetchAllowHosts: config.fetchAllowHosts, inference, defaultModel: config.upscale.defaultModel,
     maxOutputPixels: config.upscale.maxOutputPixels, syncMaxPixels: config.upscale.syncMaxPixels, tileSize: config.upscale.tileSize,
   });
-  return { processing, inference, concurrency, imaging, cores, upscale, jobInference };
+  return { processing, inference, concurrency, imaging, cores, faces, segmentation, upscale, jobInference };
 }

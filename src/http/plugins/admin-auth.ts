@@ -3,7 +3,7 @@ import { AppError } from '../../errors/app-error.js';
 import { constantTimeEqual } from '../../services/accounts/secrets.js';
 
 /**
- * preHandler for /v1/admin routes: `Authorization: Bearer <admin key>`, compared in constant time.
+ * onRequest hook for /v1/admin routes (before the body is even validated): `Authorization: Bearer <admin key>`, compared in constant time.
  * App credentials are refused here with UnauthorizedOperation, so a leaked app key never reaches the operator API.
  */
 export function adminGuard(adminKey: string) {

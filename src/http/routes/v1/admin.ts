@@ -40,56 +40,56 @@ export function adminRoutes(app: FastifyInstance, accounts: AccountsService, adm
   const tags = ['admin'];
   const security = [{ adminKey: [] }];
 
-  app.post('/v1/admin/apps', { preHandler: guard, schema: { tags, security, summary: 'Create an app and its first key pair (the secret key is shown only here)', body: CreateApp } }, async (request, reply) => {
+  app.post('/v1/admin/apps', { onRequest: guard, schema: { tags, security, summary: 'Create an app and its first key pair (the secret key is shown only here)', body: CreateApp } }, async (request, reply) => {
     const body = request.body as Static<typeof CreateApp>;
     const created = await accounts.createApp({ name: body.name, ...(body.scopes && { scopes: body.scopes }), ...(body.limits && { limits: body.limits }) });
     reply.code(201);
     return { requestId: String(request.id), ...view(created.app), secretId: created.secretId, secretKey: created.secretKey };
   });
 
-  app.get('/v1/admin/apps', { preHandler: guard, schema: { tags, security, summary: 'List apps' } }, async (request) => ({
+  app.get('/v1/admin/apps', { onRequest: guard, schema: { tags, security, summary: 'List apps' } }, async (request) => ({
     requestId: String(request.id), apps: (await accounts.listApps()).map(view),
   }));
 
-  app.get('/v1/admin/apps/:appId', { preHandler: guard, schema: { tags, security, summary: 'An app and its key pairs (never the secret keys)', params: AppParams } }, async (request) => {
+  app.get('/v1/admin/apps/:appId', { onRequest: guard, schema: { tags, security, summary: 'An app and its key pairs (never the secret keys)', params: AppParams } }, async (request) => {
     const { appId } = request.params as Static<typeof AppParams>;
     const found = await accounts.app(appId);
     return { requestId: String(request.id), ...view(found), keys: (await accounts.keys(appId)).map(keyView) };
   });
 
-  app.patch('/v1/admin/apps/:appId', { preHandler: guard, schema: { tags, security, summary: 'Change name, scopes or limits', params: AppParams, body: PatchApp } }, async (request) => {
+  app.patch('/v1/admin/apps/:appId', { onRequest: guard, schema: { tags, security, summary: 'Change name, scopes or limits', params: AppParams, body: PatchApp } }, async (request) => {
     const { appId } = request.params as Static<typeof AppParams>;
     return { requestId: String(request.id), ...view(await accounts.updateApp(appId, request.body as Static<typeof PatchApp>)) };
   });
 
   for (const [verb, status] of [['suspend', 'suspended'], ['resume', 'active']] as const) {
-    app.post(`/v1/admin/apps/:appId/${verb}`, { preHandler: guard, schema: { tags, security, summary: `${verb[0]!.toUpperCase()}${verb.slice(1)} an app`, params: AppParams } }, async (request) => {
+    app.post(`/v1/admin/apps/:appId/${verb}`, { onRequest: guard, schema: { tags, security, summary: `${verb[0]!.toUpperCase()}${verb.slice(1)} an app`, params: AppParams } }, async (request) => {
       const { appId } = request.params as Static<typeof AppParams>;
       return { requestId: String(request.id), ...view(await accounts.updateApp(appId, { status })) };
     });
   }
 
-  app.delete('/v1/admin/apps/:appId', { preHandler: guard, schema: { tags, security, summary: 'Delete an app, its keys and tokens (usage records stay for billing)', params: AppParams } }, async (request) => {
+  app.delete('/v1/admin/apps/:appId', { onRequest: guard, schema: { tags, security, summary: 'Delete an app, its keys and tokens (usage records stay for billing)', params: AppParams } }, async (request) => {
     const { appId } = request.params as Static<typeof AppParams>;
     await accounts.deleteApp(appId);
     return { requestId: String(request.id), deleted: appId };
   });
 
-  app.post('/v1/admin/apps/:appId/keys', { preHandler: guard, schema: { tags, security, summary: 'Add a key pair (at most two per app, for rotation)', params: AppParams } }, async (request, reply) => {
+  app.post('/v1/admin/apps/:appId/keys', { onRequest: guard, schema: { tags, security, summary: 'Add a key pair (at most two per app, for rotation)', params: AppParams } }, async (request, reply) => {
     const { appId } = request.params as Static<typeof AppParams>;
     reply.code(201);
     return { requestId: String(request.id), ...(await accounts.createKey(appId)) };
   });
 
   for (const [verb, status] of [['disable', 'disabled'], ['enable', 'active']] as const) {
-    app.post(`/v1/admin/apps/:appId/keys/:secretId/${verb}`, { preHandler: guard, schema: { tags, security, summary: `${verb[0]!.toUpperCase()}${verb.slice(1)} a key pair`, params: KeyParams } }, async (request) => {
+    app.post(`/v1/admin/apps/:appId/keys/:secretId/${verb}`, { onRequest: guard, schema: { tags, security, summary: `${verb[0]!.toUpperCase()}${verb.slice(1)} a key pair`, params: KeyParams } }, async (request) => {
       const { appId, secretId } = request.params as Static<typeof KeyParams>;
       await accounts.setKeyStatus(appId, secretId, status);
       return { requestId: String(request.id), secretId, status };
     });
   }
 
-  app.delete('/v1/admin/apps/:appId/keys/:secretId', { preHandler: guard, schema: { tags, security, summary: 'Delete a key pair and the tokens issued from it', params: KeyParams } }, async (request) => {
+  app.delete('/v1/admin/apps/:appId/keys/:secretId', { onRequest: guard, schema: { tags, security, summary: 'Delete a key pair and the tokens issued from it', params: KeyParams } }, async (request) => {
     const { appId, secretId } = request.params as Static<typeof KeyParams>;
     await accounts.deleteKey(appId, secretId);
     return { requestId: String(request.id), deleted: secretId };

@@ -1,0 +1,33 @@
+import { cropAndResize, type PixelBox } from './crop-resize.js';
+import type { RgbImage } from './rgb.js';
+
+/**
+ * The inputs of the face models, cut from the decoded image around one face crop box, in the layout and range
+ * each model was trained with (read from @vladmandic/human's preprocessing, which these weights come from):
+ *  - facemesh 192, antispoof 128, liveness 32: RGB 0..1;
+ *  - faceres 224: RGB 0..255;
+ *  - emotion 64: grey (0.2989 R + 0.587 G + 0.114 B) mapped to -1..1.
+ * Each is sampled straight from the decoded image at its own size (one resampling, not two).
+ */
+export type FaceModelInput = 'facemesh' | 'faceres' | 'emotion' | 'antispoof' | 'liveness' | 'quality';
+
+const sizes: Record<FaceModelInput, number> = { facemesh: 192, faceres: 224, emotion: 64, antispoof: 128, liveness: 32, quality: 96 };
+
+export function faceInputSize(kind: FaceModelInput): number {
+  return sizes[kind];
+}
+
+export function faceInput(img: RgbImage, box: PixelBox, kind: FaceModelInput): { data: Float32Array; dims: number[] } {
+  const side = sizes[kind];
+  const rgb = cropAndResize({ data: img.data, width: img.width, height: img.height, channels: 3 }, box, side, side);
+  if (kind === 'emotion' || kind === 'quality') {
+    const grey = new Float32Array(side * side);
+    for (let i = 0, p = 0; p < grey.length; p++, i += 3) {
+      const g = rgb[i]! * 0.2989 + rgb[i + 1]! * 0.587 + rgb[i + 2]! * 0.114;
+      grey[p] = kind === 'emotion' ? (g / 255 - 0.5) * 2 : g;
+    }
+    return { data: grey, dims: [1, side, side, 1] };
+  }
+  if (kind !== 'faceres') for (let i = 0; i < rgb.length; i++) rgb[i] = rgb[i]! / 255;
+  return { data: rgb, dims: [1, side, side, 3] };
+}

@@ -1,0 +1,72 @@
+import sharp from 'sharp';
+import type { ImageProbe } from './probe.js';
+import { fromSharpError } from './sharp-errors.js';
+import { openStill, orientedSize } from './source.js';
+
+/**
+ * The upright first frame as packed 8-bit RGB, decoded once and shared by every model of a request (detector
+ * tiles, face crops, segmentation). Images larger than `maxSide` are shrunk on decode: models see at most a
+ * few hundred pixels of a face, and a 100-megapixel buffer per request would serve nobody. `scale` maps a
+ * pixel of this buffer back to the upright original (original = working * scale).
+ */
+export interface RgbImage {
+  data: Buffer;
+  width: number;
+  height: number;
+  scale: number;
+  /** Upright size of the original image. */
+  original: { width: number; height: number };
+}
+
+export async function decodeRgb(probe: ImageProbe, maxSide: number): Promise<RgbImage> {
+  const original = orientedSize(probe);
+  try {
+    let img = openStill(probe).flatten({ background: '#000000' });
+    const longest = Math.max(original.width, original.height);
+    if (longest > maxSide) img = img.resize({ width: original.width >= original.height ? maxSide : undefined, height: original.height > original.width ? maxSide : undefined });
+    const { data, info } = await img.toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    return { data, width: info.width, height: info.height, scale: original.width / info.width, original };
+  } catch (err) {
+    throw fromSharpError(err, probe.format);
+  }
+}
+
+export interface Square { x: number; y: number; size: number }
+
+/**
+ * A square region of the image, resized to `out` x `out` with sharp (antialiased, unlike a plain bilinear
+ * sample, which matters when a large photo shrinks to a 256-pixel detector input). Parts of the square outside
+ * the image are black, so the whole image can be letterboxed into one square.
+ */
+export async function squareTensor(img: RgbImage, sq: Square, out: number, range: [number, number]): Promise<Float32Array> {
+  const left = Math.max(0, Math.round(sq.x));
+  const top = Math.max(0, Math.round(sq.y));
+  const right = Math.min(img.width, Math.round(sq.x + sq.size));
+  const bottom = Math.min(img.height, Math.round(sq.y + sq.size));
+  const k = out / sq.size;
+  const w = Math.min(out, Math.max(1, Math.round((right - left) * k)));
+  const h = Math.min(out, Math.max(1, Math.round((bottom - top) * k)));
+  const padLeft = Math.max(0, Math.min(out - w, Math.round((left - sq.x) * k)));
+  const padTop = Math.max(0, Math.min(out - h, Math.round((top - sq.y) * k)));
+  const raw = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .extract({ left, top, width: right - left, height: bottom - top })
+    .resize(w, h, { fit: 'fill' })
+    .extend({ left: padLeft, top: padTop, right: out - w - padLeft, bottom: out - h - padTop, background: '#000000' })
+    .raw()
+    .toBuffer();
+  const [min, max] = range;
+  const scale = (max - min) / 255;
+  const tensor = new Float32Array(raw.length);
+  for (let i = 0; i < raw.length; i++) tensor[i] = raw[i]! * scale + min;
+  return tensor;
+}
+
+/** The whole image stretched to out width x height (segmentation models take the frame as it is). */
+export async function stretchedTensor(img: RgbImage, outW: number, outH: number, range: [number, number]): Promise<Float32Array> {
+  const raw = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).resize(outW, outH, { fit: 'fill' }).raw().toBuffer();
+  const [min, max] = range;
+  const scale = (max - min) / 255;
+  const tensor = new Float32Array(raw.length);
+  for (let i = 0; i < raw.length; i++) tensor[i] = raw[i]! * scale + min;
+  return tensor;
+}

@@ -1,0 +1,78 @@
+import sharp, { type Sharp } from 'sharp';
+import type { ImageProbe } from './probe.js';
+import type { RgbImage } from './rgb.js';
+import { fromSharpError } from './sharp-errors.js';
+import { openStill } from './source.js';
+
+/**
+ * What segmentation returns, made from the decoded image and the model's small mask: the mask is upscaled to
+ * the image's size (bicubic) and feathered (a Gaussian blur of its edge), then used as alpha, as the mask
+ * itself, or to blend the person over a blurred copy, a colour or another image.
+ */
+export type SegmentMode = 'cutout' | 'mask' | 'blur' | 'replace';
+export type SegmentFormat = 'png' | 'jpeg' | 'webp';
+
+export interface CompositeSpec {
+  mode: SegmentMode;
+  format: SegmentFormat;
+  /** Feather radius (Gaussian sigma) in output pixels; 0 keeps the upscaled edge. */
+  feather: number;
+  /** Background blur sigma for mode blur. */
+  blur: number;
+  /** mode replace: a colour, or an image scaled to cover the frame. */
+  background?: { r: number; g: number; b: number } | { image: ImageProbe };
+}
+
+export interface Composite { data: Buffer; format: SegmentFormat; width: number; height: number; channels: number }
+
+export async function alphaFromMask(mask: { data: Uint8Array; width: number; height: number }, width: number, height: number, feather: number): Promise<Buffer> {
+  let img = sharp(Buffer.from(mask.data), { raw: { width: mask.width, height: mask.height, channels: 1 } }).resize(width, height, { fit: 'fill', kernel: 'cubic' });
+  if (feather >= 0.3) img = img.blur(feather);
+  return img.extractChannel(0).raw().toBuffer();
+}
+
+async function background(img: RgbImage, spec: CompositeSpec): Promise<Buffer> {
+  const { width, height } = img;
+  const raw = { raw: { width, height, channels: 3 as const } };
+  if (spec.mode === 'blur') return sharp(img.data, raw).blur(spec.blur).raw().toBuffer();
+  const bg = spec.background;
+  if (bg && 'image' in bg) {
+    return openStill(bg.image).flatten({ background: '#000000' }).resize(width, height, { fit: 'cover' }).toColourspace('srgb').removeAlpha().raw().toBuffer();
+  }
+  const colour = bg ?? { r: 255, g: 255, b: 255 };
+  const out = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < out.length; i += 3) {
+    out[i] = colour.r;
+    out[i + 1] = colour.g;
+    out[i + 2] = colour.b;
+  }
+  return out;
+}
+
+function encode(img: Sharp, format: SegmentFormat): Sharp {
+  return format === 'png' ? img.png() : format === 'webp' ? img.webp() : img.jpeg({ quality: 90 });
+}
+
+export async function composite(img: RgbImage, alpha: Buffer, spec: CompositeSpec): Promise<Composite> {
+  const { width, height } = img;
+  try {
+    if (spec.mode === 'mask') {
+      const data = await encode(sharp(alpha, { raw: { width, height, channels: 1 } }).toColourspace('b-w'), spec.format).toBuffer();
+      return { data, format: spec.format, width, height, channels: 1 };
+    }
+    if (spec.mode === 'cutout') {
+      const data = await encode(sharp(img.data, { raw: { width, height, channels: 3 } }).joinChannel(alpha, { raw: { width, height, channels: 1 } }), spec.format).toBuffer();
+      return { data, format: spec.format, width, height, channels: 4 };
+    }
+    const bg = await background(img, spec);
+    const out = Buffer.alloc(width * height * 3);
+    for (let p = 0, i = 0; p < alpha.length; p++, i += 3) {
+      const a = alpha[p]! / 255;
+      for (let c = 0; c < 3; c++) out[i + c] = Math.round(img.data[i + c]! * a + bg[i + c]! * (1 - a));
+    }
+    const data = await encode(sharp(out, { raw: { width, height, channels: 3 } }), spec.format).toBuffer();
+    return { data, format: spec.format, width, height, channels: 3 };
+  } catch (err) {
+    throw fromSharpError(err, 'png');
+  }
+}
