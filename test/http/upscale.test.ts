@@ -167,3 +167,21 @@ test('the OpenAPI document describes the upscale and job routes', async () => {
   assert.ok(doc.paths['/v1/jobs/{id}']?.get && doc.paths['/v1/jobs/{id}']?.delete);
   assert.ok(doc.paths['/v1/jobs/{id}/result']?.get);
 });
+
+test('an upscale is metered in megapixels of output, sync or job', async () => {
+  const sync = await postForm(server.url, '/v1/images/upscale', await photo(20, 10), { scale: '3' });
+  assert.equal(sync.status, 200);
+  const queued = await postForm(server.url, '/v1/images/upscale', await photo(50, 40), { scale: '2' });
+  assert.equal(queued.status, 202);
+  const ids = [sync.headers.get('x-request-id'), queued.headers.get('x-request-id')];
+  let rows: { request_id: string; units: number }[] = [];
+  for (let i = 0; i < 100 && rows.length < 2; i++) {
+    await server.services.usageMeter.flush();
+    rows = await server.services.database.db.selectFrom('usage_records').select(['request_id', 'units'])
+      .where('action', '=', 'images.upscale').where('request_id', 'in', ids as string[]).execute();
+    if (rows.length < 2) await new Promise((r) => setTimeout(r, 20));
+  }
+  const units = Object.fromEntries(rows.map((r) => [r.request_id, Number(r.units)]));
+  assert.equal(units[ids[0]!], (60 * 30) / 1e6);
+  assert.equal(units[ids[1]!], (100 * 80) / 1e6);
+});

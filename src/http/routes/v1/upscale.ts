@@ -61,8 +61,8 @@ export function upscaleRoutes(app: FastifyInstance, upscale: UpscaleService, job
   }, async (request, reply) => {
     const { source, fields, fromMultipart } = await readImageRequest(request, maxImageBytes);
     const prep = await upscale.prepare(source, fields, { coerce: fromMultipart });
-    // Billed by output megapixels (at least one), as the work grows with them.
-    meter(request, 'images.upscale', Math.max(1, Math.ceil((prep.outWidth * prep.outHeight) / 1e6)));
+    // Billed by output megapixels (the price table's unit for images.upscale), as the work grows with them.
+    meter(request, 'images.upscale', Math.round(prep.outWidth * prep.outHeight) / 1e6);
     if (!prep.sync) {
       const job = await jobs.submit({ appId: appIdOf(request), kind: 'upscale', params: { ...prep.params }, input: prep.probe.bytes, total: prep.tiles });
       return reply.code(202).header('Location', `/v1/jobs/${job.id}`).send({ requestId: String(request.id), jobId: job.id });
