@@ -32,6 +32,8 @@ export interface Config {
     /** Models whose sessions are created and warmed at start. */
     warm: string[];
   };
+  /** Recognition (/v1/vision/*): moderation thresholds on 0..1 scores, frames judged per animation. */
+  vision: { moderationBlock: number; moderationReview: number; moderationFrames: number };
 }
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -66,6 +68,16 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const value = Number(raw.trim());
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(`Expected integer between ${min} and ${max} for ${name} but received ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function fraction(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw.trim());
+  if (!/^\s*[0-9.]+\s*$/.test(raw) || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new ConfigError(`Expected number between 0 and 1 for ${name} but received ${JSON.stringify(raw)}`);
   }
   return value;
 }
@@ -140,6 +152,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       maxBatch: integer(env, 'IMGSENSE_MAX_BATCH', 8, 1, 256),
       provider: oneOf(env, 'IMGSENSE_INFERENCE_PROVIDER', ['cpu', 'cuda'] as const, 'cpu'),
       warm: modelList(env, 'IMGSENSE_WARM_MODELS'),
+    },
+    vision: {
+      moderationBlock: fraction(env, 'IMGSENSE_MODERATION_BLOCK', 0.7),
+      moderationReview: fraction(env, 'IMGSENSE_MODERATION_REVIEW', 0.4),
+      moderationFrames: integer(env, 'IMGSENSE_MODERATION_FRAMES', 5, 1, 50),
     },
   };
 }

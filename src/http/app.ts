@@ -10,6 +10,7 @@ import { registerObservability } from './plugins/observability.js';
 import { genReqId } from './plugins/request-id.js';
 import { healthRoutes, type Lifecycle } from './routes/health.js';
 import { imageRoutes } from './routes/v1/images.js';
+import { visionRoutes } from './routes/v1/vision.js';
 import { AppError } from '../errors/app-error.js';
 import { ErrorEnvelope, errorStatuses } from './schemas.js';
 import './request-context.js';
@@ -75,7 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'imgsense', version: '0.1.0', description: 'Self-hosted image processing and recognition API. Errors: docs/errors.md.' },
-      tags: [{ name: 'images' }, { name: 'operations' }],
+      tags: [{ name: 'images' }, { name: 'operations' }, { name: 'vision' }],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
@@ -88,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   healthRoutes(app, lifecycle);
   imageRoutes(app, deps.services.processing, config.limits.maxImageBytes);
+  visionRoutes(app, deps.services.vision, config.limits.maxImageBytes);
   await app.ready();
   return { app, lifecycle };
 }

@@ -5,9 +5,11 @@ import { configureImaging } from '../imaging/configure.js';
 import { allModels, createModelStore, InferenceRuntime } from '../inference/index.js';
 import { CpuBudget } from './cpu-budget.js';
 import { ProcessingService } from './processing.js';
+import { VisionService } from './vision/index.js';
 
 export interface Services {
   processing: ProcessingService;
+  vision: VisionService;
   inference: InferenceRuntime;
   /** Images processed at once. */
   concurrency: number;
@@ -38,5 +40,9 @@ export function createServices(config: Config): Services {
     provider: config.inference.provider,
     budget,
   });
-  return { processing, inference, concurrency, imaging, cores };
+  const vision = new VisionService({
+    limits: config.limits, fetchAllowHosts: config.fetchAllowHosts, runtime: inference, models, budget, threadsPerImage: imaging.threadsPerImage,
+    moderation: { block: config.vision.moderationBlock, review: config.vision.moderationReview, maxFrames: config.vision.moderationFrames },
+  });
+  return { processing, vision, inference, concurrency, imaging, cores };
 }

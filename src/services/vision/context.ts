@@ -1,0 +1,65 @@
+import { decodeForModels, decodeFrames, tensorFromDecoded, type DecodedFrame, type DecodedImage } from '../../imaging/decoded.js';
+import type { ImageProbe } from '../../imaging/probe.js';
+import type { InputSpec } from '../../inference/registry.js';
+import type { TensorData } from '../../inference/runtime.js';
+import { modelDecodes } from '../../observability/metrics.js';
+
+/** How the image is decoded for the models: short side at least the largest model input, long side capped. */
+export const decodeSize = { minSide: 512, maxSide: 2048 } as const;
+
+export interface ContextDeps {
+  /** Runs CPU-heavy image work within the shared core budget. */
+  cpu<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * One image on its way through one or several recognition features: the probe from the input gate, the
+ * pixels decoded at most once (and the animation frames at most once), and each feature's result computed
+ * at most once, so that labels can reuse the objects and the moderation scores of the same call.
+ */
+export class ImageContext {
+  private decodedImage?: Promise<DecodedImage>;
+  private decodedFrames?: Promise<DecodedFrame[]>;
+  private readonly results = new Map<string, Promise<unknown>>();
+
+  constructor(readonly probe: ImageProbe, private readonly deps: ContextDeps) {}
+
+  /** The first frame, upright, decoded once. */
+  decoded(): Promise<DecodedImage> {
+    this.decodedImage ??= this.deps.cpu(() => {
+      modelDecodes.inc({ frames: '1' });
+      const { width, height } = this.probe;
+      const minSide = Math.min(width, height);
+      const maxSide = Math.min(decodeSize.maxSide, Math.round((Math.max(width, height) * decodeSize.minSide) / minSide));
+      return decodeForModels(this.probe, Math.max(decodeSize.minSide, maxSide));
+    });
+    return this.decodedImage;
+  }
+
+  /** Chosen frames of an animation (the first frame alone for a still image), decoded once. */
+  frames(indices: readonly number[]): Promise<DecodedFrame[]> {
+    if (!this.probe.animated || this.probe.frames <= 1) {
+      return this.decoded().then((image) => [{ index: 0, image }]);
+    }
+    this.decodedFrames ??= this.deps.cpu(() => {
+      modelDecodes.inc({ frames: String(indices.length) });
+      return decodeFrames(this.probe, indices, decodeSize.minSide);
+    });
+    return this.decodedFrames;
+  }
+
+  /** A model input from decoded pixels. */
+  tensor(image: DecodedImage, input: InputSpec): Promise<TensorData> {
+    return this.deps.cpu(() => tensorFromDecoded(image, input));
+  }
+
+  /** Memoises a feature's result for the lifetime of this context (one request). */
+  once<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    let r = this.results.get(key) as Promise<T> | undefined;
+    if (!r) {
+      r = compute();
+      this.results.set(key, r);
+    }
+    return r;
+  }
+}
