@@ -72,25 +72,59 @@ export async function decodeFrames(probe: ImageProbe, indices: readonly number[]
 }
 
 /**
- * A model's input tensor from decoded pixels: resize (stretch, as the reference library feeds these models),
- * then one pass from bytes to floats in the model's layout and range.
+ * A model's input tensor from decoded pixels, in one pass: bilinear sampling without antialiasing (TF's
+ * resizeBilinear with align_corners and half_pixel_centers off, which is how the reference library feeds these
+ * models and how their authors trained them with cv2.resize), normalised to the model's range and layout.
+ * On the fixtures it finds more of the listed objects than libvips' antialiased kernels (docs/models.md).
  */
-export async function tensorFromDecoded(image: DecodedImage, spec: Pick<TensorSpec, 'size' | 'layout' | 'channels' | 'range'>): Promise<Tensor> {
+export function tensorFromDecoded(image: DecodedImage, spec: Pick<TensorSpec, 'size' | 'layout' | 'channels' | 'range'>): Tensor {
   const [h, w] = spec.size ?? [image.height, image.width];
-  let img = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
-  if (w !== image.width || h !== image.height) img = img.resize(w, h, { fit: 'fill' });
-  if (spec.channels === 1) img = img.toColourspace('b-w');
-  const data = await img.raw().toBuffer();
   const c = spec.channels;
   const [min, max] = spec.range;
   const k = (max - min) / 255;
+  const src = image.data;
+  const sw = image.width;
+  const sh = image.height;
   const plane = w * h;
   const out = new Float32Array(plane * c);
-  if (spec.layout === 'nhwc') {
-    for (let i = 0; i < out.length; i++) out[i] = data[i]! * k + min;
-  } else {
-    for (let p = 0; p < plane; p++) for (let ch = 0; ch < c; ch++) out[ch * plane + p] = data[p * c + ch]! * k + min;
+  const sx = sw / w;
+  const sy = sh / h;
+  const nhwc = spec.layout === 'nhwc';
+  for (let y = 0; y < h; y++) {
+    const fy = y * sy;
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(sh - 1, y0 + 1);
+    const dy = fy - y0;
+    for (let x = 0; x < w; x++) {
+      const fx = x * sx;
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(sw - 1, x0 + 1);
+      const dx = fx - x0;
+      const a = (y0 * sw + x0) * 3;
+      const b = (y0 * sw + x1) * 3;
+      const cc = (y1 * sw + x0) * 3;
+      const d = (y1 * sw + x1) * 3;
+      const p = y * w + x;
+      const sample = (ch: number) => {
+        const top = src[a + ch]! + (src[b + ch]! - src[a + ch]!) * dx;
+        const bottom = src[cc + ch]! + (src[d + ch]! - src[cc + ch]!) * dx;
+        return top + (bottom - top) * dy;
+      };
+      if (c === 1) {
+        // Rec. 601 luma, as libvips' b-w
+        const v = 0.299 * sample(0) + 0.587 * sample(1) + 0.114 * sample(2);
+        out[p] = v * k + min;
+      } else if (nhwc) {
+        out[p * 3] = sample(0) * k + min;
+        out[p * 3 + 1] = sample(1) * k + min;
+        out[p * 3 + 2] = sample(2) * k + min;
+      } else {
+        out[p] = sample(0) * k + min;
+        out[plane + p] = sample(1) * k + min;
+        out[2 * plane + p] = sample(2) * k + min;
+      }
+    }
   }
-  const dims = spec.layout === 'nhwc' ? [1, h, w, c] : [1, c, h, w];
-  return { data: out, dims, content: { x: 0, y: 0, width: w, height: h, scale: w / image.width } };
+  const dims = nhwc ? [1, h, w, c] : [1, c, h, w];
+  return { data: out, dims, content: { x: 0, y: 0, width: w, height: h, scale: w / sw } };
 }

@@ -48,9 +48,9 @@ export class ImageContext {
     return this.decodedFrames;
   }
 
-  /** A model input from decoded pixels. */
+  /** A model input from decoded pixels (a few milliseconds of JS; no libvips work). */
   tensor(image: DecodedImage, input: InputSpec): Promise<TensorData> {
-    return this.deps.cpu(() => tensorFromDecoded(image, input));
+    return Promise.resolve(tensorFromDecoded(image, input));
   }
 
   /** Memoises a feature's result for the lifetime of this context (one request). */
