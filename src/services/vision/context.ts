@@ -4,8 +4,12 @@ import type { InputSpec } from '../../inference/registry.js';
 import type { TensorData } from '../../inference/runtime.js';
 import { modelDecodes } from '../../observability/metrics.js';
 
-/** How the image is decoded for the models: short side at least the largest model input, long side capped. */
-export const decodeSize = { minSide: 512, maxSide: 2048 } as const;
+/**
+ * How the image is decoded for the models: as stored up to 2048 on the longer side (models then sample from
+ * the same pixels the reference library samples from), shrunk past that (JPEG shrink-on-load keeps a 12 MP
+ * photo cheap). Animation frames only feed the 224-299 moderation models: 512 is plenty.
+ */
+export const decodeSize = { maxSide: 2048, frameSide: 512 } as const;
 
 export interface ContextDeps {
   /** Runs CPU-heavy image work within the shared core budget. */
@@ -28,10 +32,7 @@ export class ImageContext {
   decoded(): Promise<DecodedImage> {
     this.decodedImage ??= this.deps.cpu(() => {
       modelDecodes.inc({ frames: '1' });
-      const { width, height } = this.probe;
-      const minSide = Math.min(width, height);
-      const maxSide = Math.min(decodeSize.maxSide, Math.round((Math.max(width, height) * decodeSize.minSide) / minSide));
-      return decodeForModels(this.probe, Math.max(decodeSize.minSide, maxSide));
+      return decodeForModels(this.probe, decodeSize.maxSide);
     });
     return this.decodedImage;
   }
@@ -43,7 +44,7 @@ export class ImageContext {
     }
     this.decodedFrames ??= this.deps.cpu(() => {
       modelDecodes.inc({ frames: String(indices.length) });
-      return decodeFrames(this.probe, indices, decodeSize.minSide);
+      return decodeFrames(this.probe, indices, decodeSize.frameSide);
     });
     return this.decodedFrames;
   }
