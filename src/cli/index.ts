@@ -7,6 +7,9 @@ Commands:
   process <in> -o <out> [ops]   process a file, or every image in a folder (imgsense process --help)
   info <file> [--json]          describe an image
   models list|prepare           the recognition models: what is installed, convert them to ONNX
+  detect <file|dir> [--draw f]  COCO objects in images (imgsense detect --help)
+  labels <file|dir>             labels for whole images
+  moderate <file|dir>           Pass / Review / Block with the nsfw scores
 `;
 
 export async function runCli(argv: string[]): Promise<number | undefined> {
@@ -21,6 +24,10 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
       return (await import('./info.js')).infoCommand(rest);
     case 'models':
       return (await import('./models.js')).modelsCommand(rest);
+    case 'detect':
+    case 'labels':
+    case 'moderate':
+      return (await import('./recognize.js')).recognizeCommand(command, rest);
     case 'help':
     case '--help':
     case '-h':

@@ -54,6 +54,11 @@ export class ImageContext {
     return Promise.resolve(tensorFromDecoded(image, input));
   }
 
+  /** Other image work on this image within the CPU budget (drawing for the CLI). */
+  cpuWork<T>(fn: () => Promise<T>): Promise<T> {
+    return this.deps.cpu(fn);
+  }
+
   /** Memoises a feature's result for the lifetime of this context (one request). */
   once<T>(key: string, compute: () => Promise<T>): Promise<T> {
     let r = this.results.get(key) as Promise<T> | undefined;

@@ -4,6 +4,7 @@ import type { ModelEntry } from '../../inference/registry.js';
 import type { InferenceRuntime } from '../../inference/runtime.js';
 import { openImageSource, type ImageSource } from '../image-input.js';
 import { validate } from '../validate.js';
+import { drawBoxes } from '../../imaging/draw.js';
 import { ImageContext } from './context.js';
 import { checkFeatures, type FeatureRegistry } from './features.js';
 import { computeLabels, type LabelsResult } from './labels.js';
@@ -68,6 +69,16 @@ export class VisionService {
   async objects(source: ImageSource, fields: unknown, opts: CallOptions = {}): Promise<ObjectsResult> {
     const req = validate<ObjectsRequest>(ObjectsParams, fields ?? {}, '', { coerce: opts.coerce ?? false });
     return computeObjects(await this.open(source, opts), this.opts.runtime, req);
+  }
+
+  /** objects(), plus the image with the boxes drawn (the CLI's detect --draw), from the same probe. */
+  async objectsDrawn(source: ImageSource, fields: unknown, format: 'jpeg' | 'png' | 'webp', opts: CallOptions = {}): Promise<{ result: ObjectsResult; image: Buffer }> {
+    const req = validate<ObjectsRequest>(ObjectsParams, fields ?? {}, '', { coerce: opts.coerce ?? false });
+    const ctx = await this.open(source, opts);
+    const result = await computeObjects(ctx, this.opts.runtime, req);
+    const boxes = result.objects.map((o) => ({ label: `${o.name} ${Math.round(o.score * 100)}%`, box: o.box }));
+    const image = await ctx.cpuWork(() => drawBoxes(ctx.probe, boxes, format));
+    return { result, image };
   }
 
   async moderation(source: ImageSource, fields: unknown, opts: CallOptions = {}): Promise<ModerationResult> {
