@@ -87,41 +87,48 @@ export function tensorFromDecoded(image: DecodedImage, spec: Pick<TensorSpec, 's
   const sh = image.height;
   const plane = w * h;
   const out = new Float32Array(plane * c);
-  const sx = sw / w;
-  const sy = sh / h;
+  // Column sample positions once; rows in the loop. Source x = dst x * (sw / w), as TF's legacy bilinear.
+  const x0s = new Int32Array(w);
+  const x1s = new Int32Array(w);
+  const dxs = new Float32Array(w);
+  for (let x = 0; x < w; x++) {
+    const fx = (x * sw) / w;
+    const x0 = Math.floor(fx);
+    x0s[x] = x0 * 3;
+    x1s[x] = Math.min(sw - 1, x0 + 1) * 3;
+    dxs[x] = fx - x0;
+  }
+  const rgb = new Float32Array(3);
   const nhwc = spec.layout === 'nhwc';
   for (let y = 0; y < h; y++) {
-    const fy = y * sy;
+    const fy = (y * sh) / h;
     const y0 = Math.floor(fy);
-    const y1 = Math.min(sh - 1, y0 + 1);
+    const row0 = y0 * sw * 3;
+    const row1 = Math.min(sh - 1, y0 + 1) * sw * 3;
     const dy = fy - y0;
     for (let x = 0; x < w; x++) {
-      const fx = x * sx;
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(sw - 1, x0 + 1);
-      const dx = fx - x0;
-      const a = (y0 * sw + x0) * 3;
-      const b = (y0 * sw + x1) * 3;
-      const cc = (y1 * sw + x0) * 3;
-      const d = (y1 * sw + x1) * 3;
-      const p = y * w + x;
-      const sample = (ch: number) => {
+      const a = row0 + x0s[x]!;
+      const b = row0 + x1s[x]!;
+      const cc = row1 + x0s[x]!;
+      const d = row1 + x1s[x]!;
+      const dx = dxs[x]!;
+      for (let ch = 0; ch < 3; ch++) {
         const top = src[a + ch]! + (src[b + ch]! - src[a + ch]!) * dx;
         const bottom = src[cc + ch]! + (src[d + ch]! - src[cc + ch]!) * dx;
-        return top + (bottom - top) * dy;
-      };
+        rgb[ch] = top + (bottom - top) * dy;
+      }
+      const p = y * w + x;
       if (c === 1) {
         // Rec. 601 luma, as libvips' b-w
-        const v = 0.299 * sample(0) + 0.587 * sample(1) + 0.114 * sample(2);
-        out[p] = v * k + min;
+        out[p] = (0.299 * rgb[0]! + 0.587 * rgb[1]! + 0.114 * rgb[2]!) * k + min;
       } else if (nhwc) {
-        out[p * 3] = sample(0) * k + min;
-        out[p * 3 + 1] = sample(1) * k + min;
-        out[p * 3 + 2] = sample(2) * k + min;
+        out[p * 3] = rgb[0]! * k + min;
+        out[p * 3 + 1] = rgb[1]! * k + min;
+        out[p * 3 + 2] = rgb[2]! * k + min;
       } else {
-        out[p] = sample(0) * k + min;
-        out[plane + p] = sample(1) * k + min;
-        out[2 * plane + p] = sample(2) * k + min;
+        out[p] = rgb[0]! * k + min;
+        out[plane + p] = rgb[1]! * k + min;
+        out[2 * plane + p] = rgb[2]! * k + min;
       }
     }
   }
