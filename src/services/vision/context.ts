@@ -23,7 +23,7 @@ export interface ContextDeps {
  */
 export class ImageContext {
   private decodedImage?: Promise<DecodedImage>;
-  private decodedFrames?: Promise<DecodedFrame[]>;
+  private readonly decodedFrames = new Map<string, Promise<DecodedFrame[]>>();
   private readonly results = new Map<string, Promise<unknown>>();
 
   constructor(readonly probe: ImageProbe, private readonly deps: ContextDeps) {}
@@ -42,11 +42,16 @@ export class ImageContext {
     if (!this.probe.animated || this.probe.frames <= 1) {
       return this.decoded().then((image) => [{ index: 0, image }]);
     }
-    this.decodedFrames ??= this.deps.cpu(() => {
-      modelDecodes.inc({ frames: String(indices.length) });
-      return decodeFrames(this.probe, indices, decodeSize.frameSide);
-    });
-    return this.decodedFrames;
+    const key = indices.join(',');
+    let frames = this.decodedFrames.get(key);
+    if (!frames) {
+      frames = this.deps.cpu(() => {
+        modelDecodes.inc({ frames: String(indices.length) });
+        return decodeFrames(this.probe, indices, decodeSize.frameSide);
+      });
+      this.decodedFrames.set(key, frames);
+    }
+    return frames;
   }
 
   /** A model input from decoded pixels (a few milliseconds of JS; no libvips work). */
