@@ -55,11 +55,6 @@ export class VisionService {
     };
   }
 
-  /** The operator classifiers that contribute labels. */
-  get labelModels(): string[] {
-    return this.classifiers.map((m) => m.id);
-  }
-
   private async open(source: ImageSource, opts: CallOptions): Promise<ImageContext> {
     const probe = await openImageSource(source, this.opts, opts.signal);
     const { budget, threadsPerImage = 1 } = this.opts;
