@@ -1,7 +1,7 @@
 /**
  * Recognition throughput: the HTTP API against the reference library on the same images, in the same run.
  *
- *   npm run bench:recognition -- [--seconds S] [--clients 1,4,16] [--cases text] [--json]
+ *   npm run bench:recognition -- [--seconds S] [--clients 1,4,16] [--cases text] [--env KEY=VALUE ...] [--json]
  *
  * - The API: `node --import tsx src/main.ts serve` on a free loopback port, the cases' models warmed before it
  *   reports ready; C concurrent clients (fetch, multipart) send the case's images round-robin for S seconds
@@ -12,7 +12,8 @@
  *   Node, so extra clients only queue), each decoding with sharp and calling human.detect in a loop for S seconds.
  *   Cases without a humanConfig (Human has no nsfw model) are measured on the API alone.
  * - ratio = the API's best images/s over the reference's best images/s.
- * Cases come from bench/lib/recognition-cases/*.ts. The machine may be shared: the load average is printed.
+ * --env sets the server's environment (e.g. IMGSENSE_INFERENCE_THREADS=1). Cases come from
+ * bench/lib/recognition-cases/*.ts. The machine may be shared: the load average is printed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -35,6 +36,7 @@ const seconds = Number(option('seconds', '8'));
 const clients = option('clients', '1,4,16').split(',').map(Number);
 const filter = option('cases', '');
 const json = process.argv.includes('--json');
+const serverEnv = Object.fromEntries(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--env' && a.includes('=') ? [[a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]] : [])));
 const all: RecognitionCase[] = [...visionCases];
 const selected = all.filter((c) => !filter || c.name.includes(filter));
 
@@ -54,7 +56,7 @@ async function startServer(models: string[]): Promise<{ url: string; child: Chil
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', IMGSENSE_DATA_DIR: process.env.IMGSENSE_DATA_DIR ?? '.tmp/test-data', IMGSENSE_WARM_MODELS: models.join(',') },
+    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', IMGSENSE_DATA_DIR: process.env.IMGSENSE_DATA_DIR ?? '.tmp/test-data', IMGSENSE_WARM_MODELS: models.join(','), ...serverEnv },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -129,7 +131,7 @@ const modelsOf = (c: RecognitionCase): string[] => {
 const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '—');
 const f0 = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : '—');
 
-console.log(`bench:recognition on ${cores} cores, ${seconds} s per phase, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (the machine may be shared)\n`);
+console.log(`bench:recognition on ${cores} cores, ${seconds} s per phase${Object.keys(serverEnv).length ? `, server env ${JSON.stringify(serverEnv)}` : ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (the machine may be shared)\n`);
 const { url, child } = await startServer([...new Set(selected.flatMap(modelsOf))]);
 const report: Record<string, unknown>[] = [];
 try {
