@@ -32,7 +32,7 @@ export const usages: Record<Kind, string> = {
 
 COCO-80 objects in each image (as POST /v1/vision/objects).
 
-  --model MODEL                 nanodet (default) | centernet
+  --model MODEL                 centernet (default) | nanodet
   --top-k N                     most objects per image (1-100, default 5)
   --min-score S                 lowest score (0-1, default 0.3)
   --classes a,b                 only these COCO classes, e.g. "person,dog,potted plant"

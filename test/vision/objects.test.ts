@@ -99,7 +99,7 @@ test('bad parameters: a catalogued 400 naming the parameter, what is allowed and
     [{ min_score: 1.5 }, 'InvalidParameterValue', /^Expected number between 0 and 1 for min_score but received 1.5$/],
     [{ classes: ['tvmonitor'] }, 'InvalidParameterValue', /^Expected one of person, bicycle, .*tv, .* for classes\[0\] but received "tvmonitor"$/],
     [{ classes: 'dog' }, 'InvalidParameterValue', /Expected array of at most 80 items for classes but received "dog"/],
-    [{ model: 'yolo' }, 'InvalidParameterValue', /^Expected one of nanodet, centernet for model but received "yolo"$/],
+    [{ model: 'yolo' }, 'InvalidParameterValue', /^Expected one of centernet, nanodet for model but received "yolo"$/],
     [{ colour: 'red' }, 'InvalidParameter', /Expected only .*top_k.* but received "colour"/],
   ];
   for (const [fields, code, message] of cases) {

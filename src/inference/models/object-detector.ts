@@ -4,7 +4,7 @@ import { decodeCenternet } from './centernet-decode.js';
 import { decodeNanodet, nanodetLevels } from './nanodet-decode.js';
 
 /** The COCO-80 detectors we serve; the first is the default (docs/models.md: why). */
-export const detectorIds = ['nanodet', 'centernet'] as const;
+export const detectorIds = ['centernet', 'nanodet'] as const;
 export type DetectorId = (typeof detectorIds)[number];
 
 /** Overlaps at which a box suppresses another of its class, and of another class (see math/nms.ts). */
