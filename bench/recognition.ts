@@ -23,6 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RecognitionCase } from './lib/recognition-cases/types.js';
 import { cases as visionCases } from './lib/recognition-cases/vision.js';
+import { detectorIds } from '../src/inference/models/object-detector.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const fixturesDir = path.resolve(root, '../shared/fixtures');
@@ -123,9 +124,11 @@ async function runReference(c: RecognitionCase, processes: number): Promise<Phas
   return { imagesPerSecond: (latencies.length * 1000) / wall, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), failures: 0 };
 }
 
+/** The models a case needs, warmed before the server reports ready (other cases' models are warmed too). */
 const modelsOf = (c: RecognitionCase): string[] => {
-  if (c.path === '/v1/vision/objects') return [String(c.fields.model ?? 'nanodet')];
-  return ['nanodet', 'nsfw-mobilenet-v2'];
+  if (c.path === '/v1/vision/objects') return [String(c.fields.model ?? detectorIds[0])];
+  if (c.path.startsWith('/v1/vision/')) return [detectorIds[0], 'nsfw-mobilenet-v2'];
+  return [];
 };
 
 const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '—');
