@@ -37,3 +37,10 @@ export const bytesOut = new Counter({
   help: 'Bytes of images sent back',
   registers: [registry],
 });
+
+export const modelDecodes = new Counter({
+  name: 'imgsense_model_decodes_total',
+  help: 'Pixel decodes for recognition models (an analyze call decodes once for all its features)',
+  labelNames: ['frames'] as const,
+  registers: [registry],
+});

@@ -7,9 +7,12 @@ import { CpuBudget } from './cpu-budget.js';
 import { ProcessingService } from './processing.js';
 import { FaceService } from './faces.js';
 import { SegmentationService } from './segmentation.js';
+import { VisionService } from './vision/index.js';
+import { rgbFromDecoded } from '../imaging/rgb.js';
 
 export interface Services {
   processing: ProcessingService;
+  vision: VisionService;
   inference: InferenceRuntime;
   /** Images processed at once. */
   concurrency: number;
@@ -46,5 +49,13 @@ export function createServices(config: Config): Services {
   const gate = { limits: config.limits, fetchAllowHosts: config.fetchAllowHosts };
   const faces = new FaceService(inference, { ...config.faces, gate, concurrency, budget });
   const segmentation = new SegmentationService(inference, { gate, concurrency, budget });
-  return { processing, inference, concurrency, imaging, cores, faces, segmentation };
+  const vision = new VisionService({
+    limits: config.limits, fetchAllowHosts: config.fetchAllowHosts, runtime: inference, models, budget, threadsPerImage: imaging.threadsPerImage,
+    moderation: { block: config.vision.moderationBlock, review: config.vision.moderationReview, maxFrames: config.vision.moderationFrames },
+    // analyze: faces from the pixels the other features decoded, with /v1/faces/detect's own parameter checks.
+    features: {
+      faces: async (ctx, params) => (await faces.detect(ctx.probe, faces.parse(params ?? {}), rgbFromDecoded(await ctx.decoded()))).faces,
+    },
+  });
+  return { processing, vision, inference, concurrency, imaging, cores, faces, segmentation };
 }
