@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type Config } from '../config/env.js';
 import { AppError } from '../errors/app-error.js';
 import { createServices } from '../services/create.js';
 import type { ProcessingService } from '../services/processing.js';
+import type { VisionService } from '../services/vision/index.js';
 
 /**
  * What the CLI commands share: an argv parser that keeps the order of the flags (processing steps run in
@@ -106,6 +107,9 @@ export interface CliServices {
   processing: ProcessingService;
   /** How many images the service runs at once; the CLI keeps exactly that many files in flight. */
   concurrency: number;
+  vision: VisionService;
+  /** Releases the model sessions (recognition commands), so the process can exit. */
+  close(): Promise<void>;
 }
 
 /**
@@ -120,8 +124,8 @@ export function openServices(env: NodeJS.ProcessEnv = process.env): CliServices 
     if (err instanceof ConfigError) throw new UsageError(`invalid configuration: ${err.message}`);
     throw err;
   }
-  const { processing, concurrency } = createServices(config);
-  return { config, processing, concurrency };
+  const { processing, concurrency, vision, inference } = createServices(config);
+  return { config, processing, concurrency, vision, close: () => inference.close() };
 }
 
 export function printError(line: string): void {

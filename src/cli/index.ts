@@ -12,6 +12,9 @@ Commands:
   bill <YYYY-MM> [--app id]     itemised monthly bills from usage and the price table
   faces detect <file|dir>       faces, landmarks and attributes (imgsense faces --help)
   segment <in> -o <out>         portrait segmentation: cutout, mask, blur or replace the background
+  detect <file|dir> [--draw f]  COCO objects in images (imgsense detect --help)
+  labels <file|dir>             labels for whole images
+  moderate <file|dir>           Pass / Review / Block with the nsfw scores
   upscale <in> -o <out>         ESRGAN super-resolution x2/x3/x4 with a progress bar (imgsense upscale --help)
 `;
 
@@ -39,6 +42,10 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
       return (await import('./faces.js')).facesCommand(rest);
     case 'segment':
       return (await import('./segment.js')).segmentCommand(rest);
+    case 'detect':
+    case 'labels':
+    case 'moderate':
+      return (await import('./recognize.js')).recognizeCommand(command, rest);
     case 'upscale':
       return (await import('./upscale.js')).upscaleCommand(rest);
     case 'help':

@@ -39,6 +39,8 @@ export interface Config {
   usage: { flushMs: number; pricesFile: string };
   /** Face detection (issue 5): most faces per image, and the size below which a face is flagged tooSmall. */
   faces: { maxFaces: number; minFaceSize: number };
+  /** Recognition (/v1/vision/*): moderation thresholds on 0..1 scores, frames judged per animation. */
+  vision: { moderationBlock: number; moderationReview: number; moderationFrames: number };
   /** Super-resolution and its job queue (docs/configuration.md, "Upscaling and jobs"). */
   upscale: {
     defaultModel: 'slim' | 'medium' | 'thick';
@@ -101,6 +103,16 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const value = Number(raw.trim());
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(`Expected integer between ${min} and ${max} for ${name} but received ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function fraction(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw.trim());
+  if (!/^\s*[0-9.]+\s*$/.test(raw) || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new ConfigError(`Expected number between 0 and 1 for ${name} but received ${JSON.stringify(raw)}`);
   }
   return value;
 }
@@ -192,6 +204,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     faces: {
       maxFaces: integer(env, 'IMGSENSE_MAX_FACES', 120, 1, 1000),
       minFaceSize: integer(env, 'IMGSENSE_FACE_MIN_SIZE', 34, 1, 10_000),
+    },
+    vision: {
+      moderationBlock: fraction(env, 'IMGSENSE_MODERATION_BLOCK', 0.7),
+      moderationReview: fraction(env, 'IMGSENSE_MODERATION_REVIEW', 0.4),
+      moderationFrames: integer(env, 'IMGSENSE_MODERATION_FRAMES', 5, 1, 50),
     },
     upscale: {
       defaultModel: oneOf(env, 'IMGSENSE_UPSCALE_DEFAULT_MODEL', ['slim', 'medium', 'thick'] as const, 'slim'),

@@ -19,6 +19,7 @@ import { billingRoutes } from './routes/v1/billing.js';
 import { usageRoutes } from './routes/v1/usage.js';
 import { faceRoutes } from './routes/v1/faces.js';
 import { segmentRoutes } from './routes/v1/segment.js';
+import { visionRoutes } from './routes/v1/vision.js';
 import { upscaleRoutes } from './routes/v1/upscale.js';
 import { AppError } from '../errors/app-error.js';
 import { ErrorEnvelope, errorStatuses } from './schemas.js';
@@ -97,7 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'imgsense', version: '0.1.0', description: 'Self-hosted image processing and recognition API. Errors: docs/errors.md.' },
-      tags: [{ name: 'images' }, { name: 'jobs' }, { name: 'auth' }, { name: 'usage' }, { name: 'admin' }, { name: 'faces' }, { name: 'operations' }, { name: 'compatibility' }],
+      tags: [{ name: 'images' }, { name: 'jobs' }, { name: 'auth' }, { name: 'usage' }, { name: 'admin' }, { name: 'vision' }, { name: 'faces' }, { name: 'operations' }, { name: 'compatibility' }],
       components: { securitySchemes: { adminKey: { type: 'http', scheme: 'bearer' }, accessToken: { type: 'http', scheme: 'bearer' } } },
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
@@ -123,6 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Recognition, issue 5 part B: faces and segmentation.
   faceRoutes(app, deps.services.faces, config.limits.maxImageBytes, config.faces.maxFaces);
   segmentRoutes(app, deps.services.segmentation, config.limits.maxImageBytes);
+  visionRoutes(app, deps.services.vision, config.limits.maxImageBytes);
   await app.ready();
   return { app, lifecycle };
 }

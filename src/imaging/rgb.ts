@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { decodeForModels, type DecodedImage } from './decoded.js';
 import type { ImageProbe } from './probe.js';
 import { fromSharpError } from './sharp-errors.js';
 import { openStill, orientedSize } from './source.js';
@@ -18,17 +19,14 @@ export interface RgbImage {
   original: { width: number; height: number };
 }
 
+/** The decoded pixels the vision features share, seen as an RgbImage (no copy). */
+export function rgbFromDecoded(d: DecodedImage): RgbImage {
+  return { data: d.data, width: d.width, height: d.height, scale: d.originalWidth / d.width, original: { width: d.originalWidth, height: d.originalHeight } };
+}
+
+/** The first frame, upright, sRGB, fitted within maxSide: one decode for every model of a request. */
 export async function decodeRgb(probe: ImageProbe, maxSide: number): Promise<RgbImage> {
-  const original = orientedSize(probe);
-  try {
-    let img = openStill(probe).flatten({ background: '#000000' });
-    const longest = Math.max(original.width, original.height);
-    if (longest > maxSide) img = img.resize({ width: original.width >= original.height ? maxSide : undefined, height: original.height > original.width ? maxSide : undefined });
-    const { data, info } = await img.toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    return { data, width: info.width, height: info.height, scale: original.width / info.width, original };
-  } catch (err) {
-    throw fromSharpError(err, probe.format);
-  }
+  return rgbFromDecoded(await decodeForModels(probe, maxSide));
 }
 
 export interface Square { x: number; y: number; size: number }

@@ -49,3 +49,13 @@ export function orientedSize(probe: ImageProbe): { width: number; height: number
     ? { width: probe.height, height: probe.width }
     : { width: probe.width, height: probe.height };
 }
+
+/** One frame of an animation, composed onto the canvas as a player shows it; decodes only up to that frame. */
+export function openFrame(probe: ImageProbe, index: number): Sharp {
+  return sharp(probe.bytes, {
+    failOn: 'warning',
+    limitInputPixels: inputLimit(probe, 1),
+    page: index,
+    pages: 1,
+  });
+}

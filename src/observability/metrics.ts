@@ -38,6 +38,13 @@ export const bytesOut = new Counter({
   registers: [registry],
 });
 
+export const modelDecodes = new Counter({
+  name: 'imgsense_model_decodes_total',
+  help: 'Pixel decodes for recognition models (an analyze call decodes once for all its features)',
+  labelNames: ['frames'] as const,
+  registers: [registry],
+});
+
 // Super-resolution and jobs (issue 6).
 export const upscaleTiles = new Counter({
   name: 'imgsense_upscale_tiles_total',

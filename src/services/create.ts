@@ -7,10 +7,13 @@ import { CpuBudget } from './cpu-budget.js';
 import { ProcessingService } from './processing.js';
 import { FaceService } from './faces.js';
 import { SegmentationService } from './segmentation.js';
+import { VisionService } from './vision/index.js';
+import { rgbFromDecoded } from '../imaging/rgb.js';
 import { UpscaleService } from './upscale.js';
 
 export interface Services {
   processing: ProcessingService;
+  vision: VisionService;
   inference: InferenceRuntime;
   /** Images processed at once. */
   concurrency: number;
@@ -50,6 +53,14 @@ export function createServices(config: Config): Services {
   const gate = { limits: config.limits, fetchAllowHosts: config.fetchAllowHosts };
   const faces = new FaceService(inference, { ...config.faces, gate, concurrency, budget });
   const segmentation = new SegmentationService(inference, { gate, concurrency, budget });
+  const vision = new VisionService({
+    limits: config.limits, fetchAllowHosts: config.fetchAllowHosts, runtime: inference, models, budget, threadsPerImage: imaging.threadsPerImage,
+    moderation: { block: config.vision.moderationBlock, review: config.vision.moderationReview, maxFrames: config.vision.moderationFrames },
+    // analyze: faces from the pixels the other features decoded, with /v1/faces/detect's own parameter checks.
+    features: {
+      faces: async (ctx, params) => (await faces.detect(ctx.probe, faces.parse(params ?? {}), rgbFromDecoded(await ctx.decoded()))).faces,
+    },
+  });
   // Jobs draw fewer cores than the machine has from the shared budget, so synchronous requests keep one.
   const jobInference = new InferenceRuntime(createModelStore(config.dataDir), models, {
     threads: config.jobs.threads || Math.max(1, cores - 1),
@@ -63,5 +74,5 @@ export function createServices(config: Config): Services {
     limits: config.limits, fetchAllowHosts: config.fetchAllowHosts, inference, defaultModel: config.upscale.defaultModel,
     maxOutputPixels: config.upscale.maxOutputPixels, syncMaxPixels: config.upscale.syncMaxPixels, tileSize: config.upscale.tileSize,
   });
-  return { processing, inference, concurrency, imaging, cores, faces, segmentation, upscale, jobInference };
+  return { processing, vision, inference, concurrency, imaging, cores, faces, segmentation, upscale, jobInference };
 }

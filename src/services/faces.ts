@@ -111,8 +111,9 @@ export class FaceService {
     return this.opts.budget ? this.opts.budget.run(1, fn) : fn();
   }
 
-  async detect(probe: ImageProbe, options: FaceDetectOptions): Promise<FaceDetectResult> {
-    const img = await this.cpu(() => decodeRgb(probe, this.opts.workingSize ?? 2048));
+  /** `decoded`: pixels another feature of the same call already decoded (analyze decodes once). */
+  async detect(probe: ImageProbe, options: FaceDetectOptions, decoded?: RgbImage): Promise<FaceDetectResult> {
+    const img = decoded ?? await this.cpu(() => decodeRgb(probe, this.opts.workingSize ?? 2048));
     const [whole, ...tiles] = detectorSquares(img.width, img.height);
     const seen = await this.candidates(img, [whole!], Math.min(options.minScore, zoomHint));
     const first = seen.filter((c) => c.score >= options.minScore);

@@ -182,6 +182,12 @@ describe('authentication, scopes and limits over HTTP', () => {
     assert.equal(res.status, 403);
     assert.equal(await code(res), 'UnauthorizedOperation');
     assert.equal((await postForm(server.url, '/v1/images/process', png, { output: { format: 'jpeg' } }, auth)).status, 200);
+    // analyze is scoped per feature, as the endpoint computing that feature alone.
+    const vision = await createApp({ name: 'vision-only', scopes: ['vision.*'] });
+    const vauth = { authorization: `Bearer ${await tokenFor(vision.secretId, vision.secretKey)}` };
+    const faces = await postForm(server.url, '/v1/vision/analyze', png, { features: ['moderation', 'faces'] }, vauth);
+    assert.equal(faces.status, 403);
+    assert.match(((await faces.json()) as ErrorBody).error.message, /faces\.detect for the faces feature/);
   });
 
   it('limits: requests per second answer 429 with Retry-After; a daily quota counts successful calls only', async () => {

@@ -1,0 +1,161 @@
+/**
+ * Recognition throughput: the HTTP API against the reference library on the same images, in the same run.
+ *
+ *   npm run bench:recognition -- [--seconds S] [--clients 1,4,16] [--cases text] [--env KEY=VALUE ...] [--json]
+ *
+ * - The API: `node --import tsx src/main.ts serve` on a free loopback port, the cases' models warmed before it
+ *   reports ready; C concurrent clients (fetch, multipart) send the case's images round-robin for S seconds
+ *   (default 8) after one warm-up pass, for each C of --clients. images/s = answers / wall time; p50/p99 are
+ *   per-request latencies seen by the client (which shares the cores with the server).
+ * - The reference: @vladmandic/human on TF.js wasm with caching off and exactly the same models enabled
+ *   (RecognitionCase.humanConfig), in 1 process and in one process per core (TF.js wasm is single-threaded in
+ *   Node, so extra clients only queue), each decoding with sharp and calling human.detect in a loop for S seconds.
+ *   Cases without a humanConfig (Human has no nsfw model) are measured on the API alone.
+ * - ratio = the API's best images/s over the reference's best images/s.
+ * --env sets the server's environment (e.g. IMGSENSE_INFERENCE_THREADS=1). Cases come from
+ * bench/lib/recognition-cases/*.ts. The machine may be shared: the load average is printed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RecognitionCase } from './lib/recognition-cases/types.js';
+import { cases as visionCases } from './lib/recognition-cases/vision.js';
+import { detectorIds } from '../src/inference/models/object-detector.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const fixturesDir = path.resolve(root, '../shared/fixtures');
+const cores = os.availableParallelism();
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+const seconds = Number(option('seconds', '8'));
+const clients = option('clients', '1,4,16').split(',').map(Number);
+const filter = option('cases', '');
+const json = process.argv.includes('--json');
+const serverEnv = Object.fromEntries(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--env' && a.includes('=') ? [[a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]] : [])));
+const all: RecognitionCase[] = [...visionCases];
+const selected = all.filter((c) => !filter || c.name.includes(filter));
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer(models: string[]): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    cwd: root,
+    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', IMGSENSE_DATA_DIR: process.env.IMGSENSE_DATA_DIR ?? '.tmp/test-data', IMGSENSE_WARM_MODELS: models.join(','), ...serverEnv },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 1200; i++) {
+    const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    if (ok) return { url, child };
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  throw new Error('server did not become ready');
+}
+
+interface Phase { imagesPerSecond: number; p50: number; p99: number; failures: number }
+
+async function runApi(url: string, c: RecognitionCase, concurrency: number): Promise<Phase> {
+  const images = c.images.map((p) => new Blob([new Uint8Array(readFileSync(path.join(fixturesDir, p)))]));
+  const send = async (i: number) => {
+    const fd = new FormData();
+    fd.set('image', images[i % images.length]!, 'image');
+    for (const [k, v] of Object.entries(c.fields)) fd.set(k, typeof v === 'string' ? v : JSON.stringify(v));
+    const res = await fetch(`${url}${c.path}`, { method: 'POST', body: fd });
+    await res.arrayBuffer();
+    return res.status === 200;
+  };
+  for (let i = 0; i < images.length; i++) await send(i); // warm-up pass
+  const latencies: number[] = [];
+  let failures = 0;
+  let next = 0;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) {
+      const t = performance.now();
+      if (!(await send(next++))) failures++;
+      latencies.push(performance.now() - t);
+    }
+  }));
+  const wall = performance.now() - start;
+  latencies.sort((a, b) => a - b);
+  return { imagesPerSecond: (latencies.length * 1000) / wall, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), failures };
+}
+
+async function runReference(c: RecognitionCase, processes: number): Promise<Phase> {
+  const arg = JSON.stringify({ config: c.humanConfig, images: c.images.map((p) => path.join(fixturesDir, p)), seconds });
+  const workers = Array.from({ length: processes }, () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/human-worker.ts', arg], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => { out += d; });
+    const ready = new Promise<void>((resolve, reject) => {
+      child.stderr!.on('data', (d) => { if (String(d).includes('ready')) resolve(); });
+      child.once('exit', (code) => reject(new Error(`reference worker exited ${code}`)));
+    });
+    const done = new Promise<{ count: number; latencies: number[] }>((resolve, reject) => {
+      child.once('exit', () => { try { resolve(JSON.parse(out)); } catch (err) { reject(err); } });
+    });
+    return { child, ready, done };
+  });
+  await Promise.all(workers.map((w) => w.ready));
+  const start = performance.now();
+  for (const w of workers) w.child.stdin!.write('go\n');
+  const results = await Promise.all(workers.map((w) => w.done));
+  const wall = performance.now() - start;
+  const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  return { imagesPerSecond: (latencies.length * 1000) / wall, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), failures: 0 };
+}
+
+/** The models a case needs, warmed before the server reports ready (other cases' models are warmed too). */
+const modelsOf = (c: RecognitionCase): string[] => {
+  if (c.path === '/v1/vision/objects') return [String(c.fields.model ?? detectorIds[0])];
+  if (c.path.startsWith('/v1/vision/')) return [detectorIds[0], 'nsfw-mobilenet-v2'];
+  return [];
+};
+
+const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '—');
+const f0 = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : '—');
+
+console.log(`bench:recognition on ${cores} cores, ${seconds} s per phase${Object.keys(serverEnv).length ? `, server env ${JSON.stringify(serverEnv)}` : ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (the machine may be shared)\n`);
+const { url, child } = await startServer([...new Set(selected.flatMap(modelsOf))]);
+const report: Record<string, unknown>[] = [];
+try {
+  const rows: string[] = ['| case | clients | API img/s | p50 ms | p99 ms | reference img/s (processes) | ref p50 ms | ratio |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
+  for (const c of selected) {
+    const api = new Map<number, Phase>();
+    for (const n of clients) api.set(n, await runApi(url, c, n));
+    const refs = new Map<number, Phase>();
+    if (Object.keys(c.humanConfig).length > 0) for (const p of [...new Set([1, cores])]) refs.set(p, await runReference(c, p));
+    const bestApi = Math.max(...[...api.values()].map((p) => p.imagesPerSecond));
+    const bestRef = refs.size ? Math.max(...[...refs.values()].map((p) => p.imagesPerSecond)) : NaN;
+    for (const n of clients) {
+      const a = api.get(n)!;
+      // clients 1 is compared with one reference process; more clients with one process per core
+      const r = refs.get(n === 1 ? 1 : cores);
+      rows.push(`| ${c.name} | ${n} | ${f1(a.imagesPerSecond)}${a.failures ? ` (${a.failures} failed)` : ''} | ${f0(a.p50)} | ${f0(a.p99)} | ${r ? `${f1(r.imagesPerSecond)} (${n === 1 ? 1 : cores})` : 'n/a'} | ${r ? f0(r.p50) : '—'} | ${r ? `${(a.imagesPerSecond / r.imagesPerSecond).toFixed(1)}x` : '—'} |`);
+    }
+    if (refs.size) rows.push(`| ${c.name}: best vs best | | ${f1(bestApi)} | | | ${f1(bestRef)} | | **${(bestApi / bestRef).toFixed(1)}x** |`);
+    report.push({ case: c.name, api: Object.fromEntries(api), reference: Object.fromEntries(refs) });
+  }
+  console.log(json ? JSON.stringify(report, null, 2) : rows.join('\n'));
+} finally {
+  child.kill('SIGTERM');
+}
