@@ -60,10 +60,6 @@ function ints(a: AttributeValue | undefined): readonly number[] | undefined {
   return a?.kind === 'ints' ? a.value : undefined;
 }
 
-function sameInts(a: readonly number[] | undefined, b: readonly number[]): boolean {
-  return !!a && a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
 function int64s(t: TensorValue | undefined): number[] | undefined {
   if (!t || t.raw.byteLength % 8 !== 0) return undefined;
   const view = new DataView(t.raw.buffer, t.raw.byteOffset, t.raw.byteLength);
