@@ -1,4 +1,3 @@
-import sharp from 'sharp';
 import type { ImageProbe } from './probe.js';
 import { fromSharpError } from './sharp-errors.js';
 import { openFrame, openStill, orientedSize } from './source.js';

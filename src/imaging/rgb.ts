@@ -1,8 +1,6 @@
 import sharp from 'sharp';
 import { decodeForModels, type DecodedImage } from './decoded.js';
 import type { ImageProbe } from './probe.js';
-import { fromSharpError } from './sharp-errors.js';
-import { openStill, orientedSize } from './source.js';
 
 /**
  * The upright first frame as packed 8-bit RGB, decoded once and shared by every model of a request (detector

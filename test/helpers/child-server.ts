@@ -37,7 +37,8 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env, PORT: String(port) },
+    // The developer's own IMGSENSE_* settings must not leak into a test server.
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('IMGSENSE_'))), LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let log = '';

@@ -51,17 +51,6 @@ function assertWellFormed(d: Decoded, label: string): void {
   assert.equal(d.data.length, d.width * d.height * d.channels, `${label}: data length`);
 }
 
-function toRgb(d: Decoded): Buffer {
-  if (d.channels === 3) return d.data;
-  const out = Buffer.alloc(d.width * d.height * 3);
-  for (let i = 0, j = 0; i < d.data.length; i += 4) {
-    out[j++] = d.data[i]!;
-    out[j++] = d.data[i + 1]!;
-    out[j++] = d.data[i + 2]!;
-  }
-  return out;
-}
-
 function maxDiffPerChannel(a: Buffer, b: Buffer): [number, number, number] {
   assert.equal(a.length, b.length);
   const max: [number, number, number] = [0, 0, 0];

@@ -7,7 +7,7 @@ import type { LayersModelJson } from '../../src/inference/convert/layers/types.j
 import { readNsfwjsModel } from '../../src/inference/convert/nsfwjs-bundle.js';
 import { photoInput } from '../helpers/exactness.js';
 import { entry, fixture } from '../helpers/fixtures.js';
-import { esrganDefinition, loadTfLayers, readEsrganModel, registerEsrganLayers, runTfLayers, saveTfLayers, tf, tfl, type EsrganSize } from '../helpers/tfjs-layers-reference.js';
+import { esrganDefinition, loadTfLayers, readEsrganModel, registerEsrganLayers, runTfLayers, saveTfLayers, tfl, type EsrganSize } from '../helpers/tfjs-layers-reference.js';
 import { tfReady } from '../helpers/tfjs-reference.js';
 import { relativeL2 } from '../helpers/tfjs-reference.js';
 

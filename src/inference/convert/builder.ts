@@ -1,5 +1,6 @@
 import { DataType as OnnxType, encodeModel, type AttributeValue, type DataTypeId, type NodeSpec, type TensorValue, type ValueInfo } from './onnx/proto.js';
 import { ConvertError, type ConstData, type DType, type Value } from './ir.js';
+import { foldChannelOpsIntoConvs, foldPadsIntoConvs } from './peephole.js';
 
 const onnxType: Record<DType, DataTypeId> = {
   float32: OnnxType.FLOAT, int32: OnnxType.INT32, int64: OnnxType.INT64, bool: OnnxType.BOOL, uint8: OnnxType.UINT8,
@@ -117,6 +118,11 @@ export class GraphBuilder {
 
   encode(opts: { graphName: string; opset: number; docString?: string; metadata?: Record<string, string> }): Uint8Array {
     if (this.outputs.length === 0) throw new ConvertError(`model ${opts.graphName} has no outputs`);
+    // Rewrites look at who consumes a value: dead nodes (a handler's unused transpose) would count, so prune first.
+    const pruned = this.live().nodes;
+    foldPadsIntoConvs(pruned, this.initializers);
+    foldChannelOpsIntoConvs(pruned, this.initializers);
+    this.nodes.splice(0, this.nodes.length, ...pruned);
     const { nodes, initializers } = this.live();
     return encodeModel({
       graphName: opts.graphName,

@@ -41,8 +41,15 @@ export function sourceFiles(entry: ModelEntry): string[] {
 }
 
 /** sha256 over the source files' names and bytes: the cache key of the converted model. */
+/**
+ * Bumped whenever the converter writes a different graph for the same sources (a new rewrite), so that cached
+ * conversions made by an older converter are redone rather than served.
+ */
+export const converterVersion = 2;
+
 export function hashSources(files: readonly string[]): string {
   const h = createHash('sha256');
+  h.update(`imgsense-convert/${converterVersion}`);
   for (const f of files) {
     h.update(path.basename(f));
     h.update(readFileSync(f));

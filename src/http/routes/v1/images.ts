@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { contentTypes } from '../../../imaging/encode.js';
 import { operationUnionSchema, outputSchema } from '../../../imaging/operations.js';
 import type { ProcessingService } from '../../../services/processing.js';
 import { validate } from '../../../services/validate.js';
 import { readImageRequest } from '../../image-body.js';
+import { sendImage } from '../../image-reply.js';
 import { imageFields } from '../../schemas.js';
 
 const ProcessBody = Type.Object({
@@ -54,20 +54,7 @@ export function imageRoutes(app: FastifyInstance, processing: ProcessingService,
   }, async (request, reply) => {
     const { source, fields, fromMultipart } = await readImageRequest(request, maxImageBytes);
     const result = await processing.process(source, validate(ProcessFields, fields), { coerce: fromMultipart });
-    reply.header('X-Image-Width', result.width).header('X-Image-Height', result.height);
-    const accept = request.headers.accept ?? '';
-    if (accept.includes('application/json') && !accept.includes('image/')) {
-      return {
-        requestId: String(request.id),
-        image: result.data.toString('base64'),
-        format: result.format,
-        width: result.width,
-        height: result.height,
-        frames: result.frames,
-        bytes: result.data.length,
-      };
-    }
-    return reply.type(contentTypes[result.format]).send(result.data);
+    return sendImage(request, reply, { data: result.data, format: result.format, width: result.width, height: result.height, extra: { frames: result.frames } });
   });
 
   app.post('/v1/images/info', {

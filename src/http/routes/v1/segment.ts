@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { contentTypes } from '../../../imaging/encode.js';
 import { segmentFieldsSchema, type SegmentationService } from '../../../services/segmentation.js';
 import { readImageRequest } from '../../image-body.js';
+import { sendImage } from '../../image-reply.js';
 import { imageFields } from '../../schemas.js';
 
 const SegmentJson = Type.Object({
@@ -38,19 +38,6 @@ export function segmentRoutes(app: FastifyInstance, segmentation: SegmentationSe
     const { source, fields, fromMultipart, files } = await readImageRequest(request, maxImageBytes, ['background_image']);
     const upload = files?.background_image;
     const result = await segmentation.segmentSource(source, fields, { coerce: fromMultipart, ...(upload && { backgroundUpload: upload }) });
-    reply.header('X-Image-Width', result.width).header('X-Image-Height', result.height);
-    const accept = request.headers.accept ?? '';
-    if (accept.includes('application/json') && !accept.includes('image/')) {
-      return {
-        requestId: String(request.id),
-        image: result.data.toString('base64'),
-        format: result.format,
-        width: result.width,
-        height: result.height,
-        channels: result.channels,
-        bytes: result.data.length,
-      };
-    }
-    return reply.type(contentTypes[result.format]).send(result.data);
+    return sendImage(request, reply, { data: result.data, format: result.format, width: result.width, height: result.height, extra: { channels: result.channels } });
   });
 }

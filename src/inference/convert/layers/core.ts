@@ -1,7 +1,7 @@
 import { toNCHW, toNHWC } from '../graph/layout.js';
 import type { Value } from '../ir.js';
 import { activate, layerActivation } from './activations.js';
-import type { LayerContext, LayerHandler } from './context.js';
+import type { LayerHandler } from './context.js';
 
 const dense: LayerHandler = (ctx) => {
   const { b } = ctx;

@@ -1,5 +1,5 @@
 import { ConvertError } from '../ir.js';
-import type { InboundRef, KerasLayer, KerasModelConfig, LayersModelJson } from './types.js';
+import type { KerasLayer, KerasModelConfig, LayersModelJson } from './types.js';
 
 /** One application of a layer (a Keras "node"): a shared layer has one call per use. */
 export interface Call {
