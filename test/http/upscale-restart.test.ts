@@ -1,63 +1,31 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { fixture } from '../helpers/fixtures.js';
 import { postForm } from '../helpers/server.js';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  s.close();
-  return port;
-}
-
-function startChild(port: number, dataDir: string): { child: ChildProcess; log: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
-    env: {
-      ...process.env, PORT: String(port), IMGSENSE_DATA_DIR: dataDir, LOG_LEVEL: 'info', IMGSENSE_AUTH: 'off',
-      IMGSENSE_ADMIN_KEY: 'restart-test-admin-key-0123456789', IMGSENSE_MASTER_KEY: Buffer.alloc(32, 3).toString('base64'),
-      // Every input is a job, cut into many small tiles, run by one thread: slow enough to be killed mid-job.
-      IMGSENSE_UPSCALE_SYNC_MAX_PIXELS: '0', IMGSENSE_UPSCALE_TILE_SIZE: '16', IMGSENSE_JOB_THREADS: '1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startChild(dataDir: string): Promise<ChildServer> {
+  return startChildServer({
+    IMGSENSE_DATA_DIR: dataDir, IMGSENSE_AUTH: 'off',
+    IMGSENSE_ADMIN_KEY: 'restart-test-admin-key-0123456789', IMGSENSE_MASTER_KEY: Buffer.alloc(32, 3).toString('base64'),
+    // Every input is a job, cut into many small tiles, run by one thread: slow enough to be killed mid-job.
+    IMGSENSE_UPSCALE_SYNC_MAX_PIXELS: '0', IMGSENSE_UPSCALE_TILE_SIZE: '16', IMGSENSE_JOB_THREADS: '1',
   });
-  let text = '';
-  child.stdout!.on('data', (d) => { text += d; });
-  child.stderr!.on('data', (d) => { text += d; });
-  return { child, log: () => text };
-}
-
-async function waitReady(url: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`${url}/readyz`)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('server did not become ready');
 }
 
 interface JobBody { state: string; progress: { done: number; total: number }; error: { code: string; message: string } | null; result: { width: number; height: number } | null }
 
 test('kill -9 mid-job: after a restart on the same data dir every 202\'d job is known and the interrupted one completes', async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'imgsense-restart-'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   const image = await sharp(fixture('objects/dog.jpg')).resize(96, 72, { fit: 'cover' }).png().toBuffer();
-  let first = startChild(port, dataDir);
-  let second: ReturnType<typeof startChild> | undefined;
+  const first = await startChild(dataDir);
+  let second: ChildServer | undefined;
+  let url = first.url;
   try {
-    await waitReady(url);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       const res = await postForm(url, '/v1/images/upscale', image, { scale: '2', model: 'thick' });
@@ -72,14 +40,15 @@ test('kill -9 mid-job: after a restart on the same data dir every 202\'d job is 
       await new Promise((r) => setTimeout(r, 20));
     }
     first.child.kill('SIGKILL');
-    await once(first.child, 'exit');
+    await first.exit;
     assert.equal(seen?.state, 'running', `the first job was not caught running: ${JSON.stringify(seen)}\n${first.log().slice(-2000)}`);
     const tilesDir = path.join(dataDir, 'jobs', ids[0]!, 'tiles');
     const saved = existsSync(tilesDir) ? readdirSync(tilesDir).filter((f) => f.endsWith('.raw')).length : 0;
     assert.ok(saved > 0 && saved < seen!.progress.total, `tiles on disk at the kill: ${saved} of ${seen!.progress.total}`);
 
-    second = startChild(port, dataDir);
-    await waitReady(url);
+    // The same data dir (database, job files); the helper picks a fresh port.
+    second = await startChild(dataDir);
+    url = second.url;
     for (const id of ids) {
       let body: JobBody;
       for (;;) {
@@ -101,7 +70,7 @@ test('kill -9 mid-job: after a restart on the same data dir every 202\'d job is 
     if (first.child.exitCode === null) first.child.kill('SIGKILL');
     if (second && second.child.exitCode === null) {
       second.child.kill('SIGKILL');
-      await once(second.child, 'exit');
+      await second.exit;
     }
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { notFound, type JobQueue } from '../../../jobs/queue.js';
 import { upscaleFieldsSchema, type UpscaleService } from '../../../services/upscale.js';
 import { readImageRequest } from '../../image-body.js';
+import { sendImage } from '../../image-reply.js';
 import { appIdOf, meter } from '../../request-context.js';
 import { imageFields } from '../../schemas.js';
 
@@ -36,8 +37,6 @@ const JobSchema = Type.Object({
 
 const JobParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
-const wantsJson = (accept: string | undefined) => (accept ?? '').includes('application/json') && !(accept ?? '').includes('image/');
-
 /**
  * Super-resolution: small inputs answer in the request; larger ones become jobs of the calling app, read,
  * fetched and cancelled under /v1/jobs. Job routes bill nothing: the upscale request did.
@@ -68,14 +67,7 @@ export function upscaleRoutes(app: FastifyInstance, upscale: UpscaleService, job
       return reply.code(202).header('Location', `/v1/jobs/${job.id}`).send({ requestId: String(request.id), jobId: job.id });
     }
     const result = await upscale.run(prep, { deadline: Date.now() + upscale.opts.limits.processTimeoutMs });
-    reply.header('X-Image-Width', result.width).header('X-Image-Height', result.height);
-    if (wantsJson(request.headers.accept)) {
-      return {
-        requestId: String(request.id), image: result.data.toString('base64'), format: result.format,
-        width: result.width, height: result.height, bytes: result.data.length,
-      };
-    }
-    return reply.type(result.contentType).send(result.data);
+    return sendImage(request, reply, { data: result.data, format: result.format, width: result.width, height: result.height });
   });
 
   app.get('/v1/jobs/:id', {
