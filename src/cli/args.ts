@@ -102,6 +102,16 @@ export function describeFailure(err: unknown): { code: string; message: string }
   return { code: 'InternalError', message: err instanceof Error ? err.message : String(err) };
 }
 
+/** The operator's configuration; a bad value is a usage error naming the variable, as at server start. */
+export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(`invalid configuration: ${err.message}`);
+    throw err;
+  }
+}
+
 export interface CliServices {
   config: Config;
   processing: ProcessingService;
@@ -117,13 +127,7 @@ export interface CliServices {
  * so the operator's limits bind the CLI too.
  */
 export function openServices(env: NodeJS.ProcessEnv = process.env): CliServices {
-  let config: Config;
-  try {
-    config = loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(`invalid configuration: ${err.message}`);
-    throw err;
-  }
+  const config = loadCliConfig(env);
   const { processing, concurrency, vision, inference } = createServices(config);
   return { config, processing, concurrency, vision, close: () => inference.close() };
 }

@@ -7,7 +7,7 @@ import { openImageSource } from '../services/image-input.js';
 import type { Services } from '../services/create.js';
 import type { Config } from '../config/env.js';
 import { describeFailure, parseCommandLine, printError, readImageFile, UsageError, type FlagSpec } from './args.js';
-import { ProgressBar } from './progress.js';
+import { forEachWithProgress } from './progress.js';
 import { formatFromName, isDir, listImageFiles, openRecognitionServices } from './recognition.js';
 
 export const facesUsage = `Usage: imgsense faces detect <file|folder> [options]
@@ -120,30 +120,22 @@ export async function facesCommand(argv: string[]): Promise<number> {
       }
     }
     const files = await listImageFiles(input, args.last.recursive === true);
-    const progress = new ProgressBar(files.length, process.stderr, 'images');
     const out: string[] = new Array(files.length);
     let failed = 0;
     let faces = 0;
-    let next = 0;
-    const worker = async () => {
-      while (next < files.length) {
-        const i = next++;
-        const rel = files[i]!;
-        try {
-          const target = draw ? path.join(draw, rel.replace(/\.[^.]+$/, '.jpg')) : undefined;
-          const r = await detectFile(services, config, options, path.join(input, rel), target);
-          faces += r.faces.length;
-          out[i] = json ? `${JSON.stringify({ file: rel, ...r })}\n` : formatFaces(rel, r);
-        } catch (err) {
-          failed++;
-          const { code, message } = describeFailure(err);
-          out[i] = json ? `${JSON.stringify({ file: rel, error: { code, message } })}\n` : `${rel}: ${code}: ${message}\n`;
-        }
-        progress.tick();
+    await forEachWithProgress(files.length, services.concurrency, async (i) => {
+      const rel = files[i]!;
+      try {
+        const target = draw ? path.join(draw, rel.replace(/\.[^.]+$/, '.jpg')) : undefined;
+        const r = await detectFile(services, config, options, path.join(input, rel), target);
+        faces += r.faces.length;
+        out[i] = json ? `${JSON.stringify({ file: rel, ...r })}\n` : formatFaces(rel, r);
+      } catch (err) {
+        failed++;
+        const { code, message } = describeFailure(err);
+        out[i] = json ? `${JSON.stringify({ file: rel, error: { code, message } })}\n` : `${rel}: ${code}: ${message}\n`;
       }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(services.concurrency, files.length)) }, worker));
-    progress.finish();
+    }, 'images');
     process.stdout.write(out.join(''));
     if (!json) process.stdout.write(`${files.length} images, ${faces} faces, ${failed} failed\n`);
     return failed > 0 ? 1 : 0;

@@ -5,7 +5,7 @@ import {
   boxFlag, describeFailure, numberFlag, openServices, parseCommandLine, printError, readImageFile, sizeFlag, UsageError,
   type CliServices, type FlagSpec, type ParsedArgs,
 } from './args.js';
-import { ProgressBar } from './progress.js';
+import { forEachWithProgress } from './progress.js';
 
 export const processUsage = `Usage: imgsense process <in> -o <out> [options]
 
@@ -152,23 +152,14 @@ async function processFolder(svc: CliServices, body: ProcessRequest, inDir: stri
     path.join(outDir, `${stems.get(stem(rel))! > 1 ? rel : stem(rel)}.${extension(format)}`);
 
   const outcomes: (Outcome | { code: string; message: string })[] = new Array(files.length);
-  const progress = new ProgressBar(files.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const i = next++;
-      const rel = files[i]!;
-      try {
-        outcomes[i] = await processFile(svc, body, path.join(inDir, rel), targetFor(rel));
-      } catch (err) {
-        outcomes[i] = describeFailure(err);
-      }
-      progress.tick();
+  await forEachWithProgress(files.length, svc.concurrency, async (i) => {
+    const rel = files[i]!;
+    try {
+      outcomes[i] = await processFile(svc, body, path.join(inDir, rel), targetFor(rel));
+    } catch (err) {
+      outcomes[i] = describeFailure(err);
     }
-  };
-  // As many files in flight as the service runs at once: enough to keep every core busy, never a queue.
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(svc.concurrency, files.length)) }, worker));
-  progress.finish();
+  });
 
   let bytesIn = 0;
   let bytesOut = 0;

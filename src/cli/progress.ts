@@ -51,3 +51,21 @@ export class ProgressBar {
     this.stream.write(`\r${renderBar(this.done, this.total, width, this.unit)}\x1b[K`);
   }
 }
+
+/**
+ * Runs `task(i)` for every i below `count`, `concurrency` at a time (as many as the service runs at once: every
+ * core busy, never a queue), ticking a progress bar of `unit` after each, whatever its outcome.
+ */
+export async function forEachWithProgress(count: number, concurrency: number, task: (i: number) => Promise<void>, unit = 'files'): Promise<void> {
+  const progress = new ProgressBar(count, process.stderr, unit);
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      await task(i);
+      progress.tick();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, worker));
+  progress.finish();
+}

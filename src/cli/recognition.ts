@@ -1,21 +1,15 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, loadConfig, type Config } from '../config/env.js';
+import type { Config } from '../config/env.js';
 import { createServices, type Services } from '../services/create.js';
-import { UsageError } from './args.js';
+import { loadCliConfig } from './args.js';
 
 /**
  * What the recognition commands (faces, segment) share: the services built from the operator's environment,
  * as the server builds them, and the image files of a folder.
  */
 export function openRecognitionServices(env: NodeJS.ProcessEnv = process.env): { config: Config; services: Services } {
-  let config: Config;
-  try {
-    config = loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(`invalid configuration: ${err.message}`);
-    throw err;
-  }
+  const config = loadCliConfig(env);
   return { config, services: createServices(config) };
 }
 

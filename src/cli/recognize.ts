@@ -7,7 +7,7 @@ import {
   describeFailure, numberFlag, openServices, parseCommandLine, printError, readImageFile, UsageError,
   type CliServices, type FlagSpec, type ParsedArgs,
 } from './args.js';
-import { ProgressBar } from './progress.js';
+import { forEachWithProgress } from './progress.js';
 import { LabelsParams, ModerationParams, ObjectsParams } from '../services/vision/params.js';
 import { validate } from '../services/validate.js';
 
@@ -127,23 +127,15 @@ async function listFiles(root: string, recursive: boolean, rel = ''): Promise<st
 async function runFolder(svc: CliServices, kind: Kind, dir: string, fields: Record<string, unknown>, json: boolean, recursive: boolean, drawDir?: string): Promise<number> {
   const files = await listFiles(dir, recursive);
   const outcomes: ({ result: Result } | { code: string; message: string })[] = new Array(files.length);
-  const progress = new ProgressBar(files.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const i = next++;
-      const rel = files[i]!;
-      const drawTo = drawDir ? path.join(drawDir, rel.replace(/\.[^./]+$/, '') + '.jpg') : undefined;
-      try {
-        outcomes[i] = { result: await runOne(svc, kind, path.join(dir, rel), fields, drawTo) };
-      } catch (err) {
-        outcomes[i] = describeFailure(err);
-      }
-      progress.tick();
+  await forEachWithProgress(files.length, svc.concurrency, async (i) => {
+    const rel = files[i]!;
+    const drawTo = drawDir ? path.join(drawDir, rel.replace(/\.[^./]+$/, '') + '.jpg') : undefined;
+    try {
+      outcomes[i] = { result: await runOne(svc, kind, path.join(dir, rel), fields, drawTo) };
+    } catch (err) {
+      outcomes[i] = describeFailure(err);
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(svc.concurrency, files.length)) }, worker));
-  progress.finish();
+  });
   let failed = 0;
   const lines: string[] = [];
   outcomes.forEach((o, i) => {
