@@ -1,8 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../config/env.js';
 import { createServices } from '../services/create.js';
-import { describeFailure, numberFlag, parseCommandLine, printError, readImageFile, UsageError, type FlagSpec, type ParsedArgs } from './args.js';
+import { describeFailure, loadCliConfig, numberFlag, parseCommandLine, printError, readImageFile, UsageError, type FlagSpec, type ParsedArgs } from './args.js';
 import { ProgressBar } from './progress.js';
 
 export const upscaleUsage = `Usage: imgsense upscale <in> -o <out> [options]
@@ -58,13 +57,11 @@ export async function upscaleCommand(argv: string[]): Promise<number> {
   const out = args.last.output;
   let services: ReturnType<typeof createServices>;
   try {
-    services = createServices(loadConfig());
+    services = createServices(loadCliConfig());
   } catch (err) {
-    if (err instanceof ConfigError) {
-      printError(`upscale: invalid configuration: ${err.message}`);
-      return 2;
-    }
-    throw err;
+    if (!(err instanceof UsageError)) throw err;
+    printError(`upscale: ${err.message}`);
+    return 2;
   }
   const { upscale } = services;
   try {
