@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../config/env.js';
 import type { Database } from '../../storage/database.js';
@@ -23,6 +24,8 @@ export const defaultAppName = 'default';
  * its credentials to <data dir>/credentials.json (0600), so the quick start works with no setup.
  */
 export async function setUpAccounts(config: Config, database: Database, onChange?: (appId: string) => void): Promise<AccountsSetup> {
+  // The key files and credentials.json live here, whether or not the keys come from the environment.
+  fs.mkdirSync(config.dataDir, { recursive: true });
   const notices: string[] = [];
   let created: AccountsSetup['created'];
   const master = loadOrCreateSecret(config.dataDir, 'master.key', config.auth.masterKey, generateMasterKey);
