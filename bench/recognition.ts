@@ -23,6 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RecognitionCase } from './lib/recognition-cases/types.js';
 import { cases as visionCases } from './lib/recognition-cases/vision.js';
+import { cases as faceCases } from './lib/recognition-cases/faces.js';
 import { detectorIds } from '../src/inference/models/object-detector.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -38,7 +39,7 @@ const clients = option('clients', '1,4,16').split(',').map(Number);
 const filter = option('cases', '');
 const json = process.argv.includes('--json');
 const serverEnv = Object.fromEntries(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--env' && a.includes('=') ? [[a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]] : [])));
-const all: RecognitionCase[] = [...visionCases];
+const all: RecognitionCase[] = [...visionCases, ...faceCases];
 const selected = all.filter((c) => !filter || c.name.includes(filter));
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
@@ -57,7 +58,8 @@ async function startServer(models: string[]): Promise<{ url: string; child: Chil
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', IMGSENSE_DATA_DIR: process.env.IMGSENSE_DATA_DIR ?? '.tmp/test-data', IMGSENSE_WARM_MODELS: models.join(','), ...serverEnv },
+    // Authentication is measured on its own (bench/auth.ts).
+    env: { ...process.env, IMGSENSE_AUTH: 'off', PORT: String(port), LOG_LEVEL: 'warn', IMGSENSE_DATA_DIR: process.env.IMGSENSE_DATA_DIR ?? '.tmp/test-data', IMGSENSE_WARM_MODELS: models.join(','), ...serverEnv },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

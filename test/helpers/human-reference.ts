@@ -52,14 +52,17 @@ export async function createHuman(config: Record<string, unknown>): Promise<Huma
     for (const [k, v] of Object.entries(b ?? {})) out[k] = v && typeof v === 'object' && !Array.isArray(v) ? merge(a?.[k], v) : v;
     return out;
   };
-  const human = new Human(merge(humanBaseConfig, config));
+  const merged = merge(humanBaseConfig, config);
+  const human = new Human(merged);
   await human.load();
+  // Human 3 runs segmentation in its own call, not in detect(): a segmentation config measures that call.
+  const segmentOnly = merged.segmentation?.enabled === true;
   return {
     async detect(bytes) {
       const { data, info } = await sharp(bytes).autoOrient().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
       const tensor = human.tf.tensor4d(Float32Array.from(data), [1, info.height, info.width, 3]);
       try {
-        return await human.detect(tensor);
+        return segmentOnly ? await human.segmentation(tensor) : await human.detect(tensor);
       } finally {
         human.tf.dispose(tensor);
       }
