@@ -29,12 +29,19 @@ export function iou(a: Box, b: Box): number {
  * Returns the kept detections, best first; ties keep input order.
  */
 export function nms(detections: readonly Detection[], iouThreshold: number, maxOutput = Infinity): Detection[] {
-  const order = detections.map((d, i) => [d, i] as const).sort((a, b) => b[0].score - a[0].score || a[1] - b[1]);
-  const kept: Detection[] = [];
+  return greedy(detections, (k, d) => k.classId === d.classId && iou(k.box, d.box) > iouThreshold, maxOutput);
+}
+
+/**
+ * The greedy loop every suppression here shares: best score first (ties keep input order), a candidate is kept
+ * unless `suppresses(kept, candidate)` holds for a box already kept, until `maxOutput` are kept.
+ */
+export function greedy<T extends { score: number }>(items: readonly T[], suppresses: (kept: T, candidate: T) => boolean, maxOutput = Infinity): T[] {
+  const order = items.map((d, i) => [d, i] as const).sort((a, b) => b[0].score - a[0].score || a[1] - b[1]);
+  const kept: T[] = [];
   for (const [d] of order) {
     if (kept.length >= maxOutput) break;
-    if (kept.some((k) => k.classId === d.classId && iou(k.box, d.box) > iouThreshold)) continue;
-    kept.push(d);
+    if (!kept.some((k) => suppresses(k, d))) kept.push(d);
   }
   return kept;
 }
@@ -46,11 +53,5 @@ export function nms(detections: readonly Detection[], iouThreshold: number, maxO
  */
 export function suppress(detections: readonly Detection[], opts: { iou: number; crossClassIou: number; maxOutput?: number }): Detection[] {
   const perClass = nms(detections, opts.iou);
-  const kept: Detection[] = [];
-  for (const d of perClass) {
-    if (kept.length >= (opts.maxOutput ?? Infinity)) break;
-    if (kept.some((k) => k.classId !== d.classId && iou(k.box, d.box) > opts.crossClassIou)) continue;
-    kept.push(d);
-  }
-  return kept;
+  return greedy(perClass, (k, d) => k.classId !== d.classId && iou(k.box, d.box) > opts.crossClassIou, opts.maxOutput);
 }

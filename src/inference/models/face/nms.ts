@@ -1,3 +1,4 @@
+import { greedy } from '../../math/nms.js';
 import type { Box, Candidate } from './blazeface.js';
 
 export function iou(a: Box, b: Box): number {
@@ -15,14 +16,8 @@ export function iou(a: Box, b: Box): number {
  * overlap, so the same face arrives several times.
  */
 export function nms<T extends Pick<Candidate, 'score' | 'box'>>(candidates: readonly T[], threshold: number, opts: { containment?: number; max?: number } = {}): T[] {
-  const sorted = [...candidates].sort((a, b) => b.score - a.score);
   const containment = opts.containment ?? 1;
-  const kept: T[] = [];
-  for (const c of sorted) {
-    if (kept.length >= (opts.max ?? Infinity)) break;
-    if (kept.every((k) => iou(k.box, c.box) <= threshold && overlapOfSmaller(k.box, c.box) <= containment)) kept.push(c);
-  }
-  return kept;
+  return greedy(candidates, (k, c) => iou(k.box, c.box) > threshold || overlapOfSmaller(k.box, c.box) > containment, opts.max);
 }
 
 /**
