@@ -102,6 +102,14 @@ export function describeFailure(err: unknown): { code: string; message: string }
   return { code: 'InternalError', message: err instanceof Error ? err.message : String(err) };
 }
 
+/** Commands that read one input and write to `-o <out>`: both present, or a usage error naming what is missing. */
+export function requireInputAndOutput(args: ParsedArgs, input: string): { input: string; output: string } {
+  if (args.positionals.length !== 1) throw new UsageError(`expected one ${input} but received ${args.positionals.length}`);
+  const output = args.last.output;
+  if (typeof output !== 'string' || output === '') throw new UsageError('-o <out> is required');
+  return { input: args.positionals[0]!, output };
+}
+
 /** The operator's configuration; a bad value is a usage error naming the variable, as at server start. */
 export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): Config {
   try {

@@ -3,8 +3,7 @@ import path from 'node:path';
 import { parseProcessRequest, type ProcessRequest } from '../services/processing.js';
 import {
   boxFlag, describeFailure, numberFlag, openServices, parseCommandLine, printError, readImageFile, sizeFlag, UsageError,
-  type CliServices, type FlagSpec, type ParsedArgs,
-} from './args.js';
+  type CliServices, type FlagSpec, type ParsedArgs, requireInputAndOutput } from './args.js';
 import { forEachWithProgress } from './progress.js';
 
 export const processUsage = `Usage: imgsense process <in> -o <out> [options]
@@ -180,22 +179,21 @@ async function processFolder(svc: CliServices, body: ProcessRequest, inDir: stri
 export async function processCommand(argv: string[]): Promise<number> {
   let args: ParsedArgs;
   let body: ProcessRequest;
+  let paths: { input: string; output: string };
   try {
     args = parseCommandLine(argv, spec);
     if (args.last.help) {
       process.stdout.write(processUsage);
       return 0;
     }
-    if (args.positionals.length !== 1) throw new UsageError(`expected one input file or folder but received ${args.positionals.length}`);
-    if (typeof args.last.output !== 'string' || args.last.output === '') throw new UsageError('-o <out> is required');
+    paths = requireInputAndOutput(args, 'input file or folder');
     body = requestFromFlags(args);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     printError(`process: ${err.message}\nRun imgsense process --help for usage.`);
     return 2;
   }
-  const input = args.positionals[0]!;
-  const out = args.last.output;
+  const { input, output: out } = paths;
   let svc: CliServices;
   try {
     svc = openServices();

@@ -1,6 +1,6 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { describeFailure, parseCommandLine, printError, readImageFile, UsageError, type FlagSpec } from './args.js';
+import { describeFailure, parseCommandLine, printError, readImageFile, UsageError, type FlagSpec, requireInputAndOutput } from './args.js';
 import { formatFromName, openRecognitionServices } from './recognition.js';
 
 export const segmentUsage = `Usage: imgsense segment <in> -o <out> [options]
@@ -28,21 +28,20 @@ const spec: FlagSpec = {
 
 export async function segmentCommand(argv: string[]): Promise<number> {
   let args;
+  let paths: { input: string; output: string };
   try {
     args = parseCommandLine(argv, spec);
     if (args.last.help) {
       process.stdout.write(segmentUsage);
       return 0;
     }
-    if (args.positionals.length !== 1) throw new UsageError(`expected one input image but received ${args.positionals.length}`);
-    if (typeof args.last.output !== 'string' || args.last.output === '') throw new UsageError('-o <out> is required');
+    paths = requireInputAndOutput(args, 'input image');
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     printError(`segment: ${err.message}\nRun imgsense segment --help for usage.`);
     return 2;
   }
-  const input = args.positionals[0]!;
-  const out = args.last.output as string;
+  const { input, output: out } = paths;
   const fields: Record<string, unknown> = { format: args.last.format ?? formatFromName(out) };
   for (const k of ['mode', 'model', 'background', 'blur', 'feather'] as const) if (typeof args.last[k] === 'string') fields[k] = args.last[k];
   let opened;

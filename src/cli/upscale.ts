@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createServices } from '../services/create.js';
-import { describeFailure, loadCliConfig, numberFlag, parseCommandLine, printError, readImageFile, UsageError, type FlagSpec, type ParsedArgs } from './args.js';
+import { describeFailure, loadCliConfig, numberFlag, parseCommandLine, printError, readImageFile, UsageError, type FlagSpec, type ParsedArgs, requireInputAndOutput } from './args.js';
 import { ProgressBar } from './progress.js';
 
 export const upscaleUsage = `Usage: imgsense upscale <in> -o <out> [options]
@@ -39,22 +39,21 @@ function fieldsFromFlags(args: ParsedArgs): Record<string, unknown> {
 export async function upscaleCommand(argv: string[]): Promise<number> {
   let args: ParsedArgs;
   let fields: Record<string, unknown>;
+  let paths: { input: string; output: string };
   try {
     args = parseCommandLine(argv, spec);
     if (args.last.help) {
       process.stdout.write(upscaleUsage);
       return 0;
     }
-    if (args.positionals.length !== 1) throw new UsageError(`expected one input file but received ${args.positionals.length}`);
-    if (typeof args.last.output !== 'string' || args.last.output === '') throw new UsageError('-o <out> is required');
+    paths = requireInputAndOutput(args, 'input file');
     fields = fieldsFromFlags(args);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     printError(`upscale: ${err.message}\nRun imgsense upscale --help for usage.`);
     return 2;
   }
-  const input = args.positionals[0]!;
-  const out = args.last.output;
+  const { input, output: out } = paths;
   let services: ReturnType<typeof createServices>;
   try {
     services = createServices(loadCliConfig());
