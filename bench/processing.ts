@@ -13,11 +13,11 @@
  *   round is that round's reference. One more row runs, at that N, the sharp options the API's pipeline really passes
  *   (metadata probe, failOn, autoOrient, keepMetadata). keepMetadata keeps an embedded ICC profile instead of
  *   converting to sRGB, which is less work, so "vs API-opts" is the ratio that isolates what HTTP costs.
- * - the server is `node --import tsx src/main.ts serve` on a free loopback port (IMGSENSE_AUTH=off: bench/auth.ts
- *   measures authentication; LOG_LEVEL=warn unless --env sets
- *   it), driven by C concurrent clients (fetch with FormData + Blob) for each C of --clients. The client shares the
- *   cores with the server, so each photo's multipart body is encoded by undici once and re-sent as bytes;
- *   --form-per-request builds a new FormData for every request instead.
+ * - the server is what `npm start` runs, `node dist/main.js serve` (built first), on a free loopback port
+ *   (IMGSENSE_AUTH=off: bench/auth.ts measures authentication; LOG_LEVEL=warn unless --env sets it), driven by C
+ *   concurrent clients for each C of --clients. The client shares the cores with the server, so it is the lightest
+ *   Node has: node:http with a keep-alive agent, each photo's multipart body encoded once (by undici's FormData)
+ *   and re-sent as bytes; --form-per-request encodes a new FormData for every request instead.
  *
  * The phases alternate, raw then API, for --rounds rounds (default 3; --quick: 1), so that a slow spell of this
  * shared machine hits both sides of a ratio; the table gives medians over rounds (ratios are per round, then the
@@ -29,8 +29,9 @@
  * client CPU is the bench's own. Server peak RSS is VmHWM at the end. The exit code is 0 unless a request failed
  * (non-200, or a body that is not a JPEG of at most 512 px) or the server did not start.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -404,7 +405,9 @@ interface Server { child: ChildProcess; base: string; tail: () => string; dataDi
 async function startServer(env: NodeJS.ProcessEnv, nodeArgs: string[]): Promise<Server> {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'imgsense-bench-'));
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts', 'serve'], {
+  // What `npm start` runs: the compiled server, built here so that the bench always measures the current source.
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js', 'serve'], {
     cwd: root,
     // Authentication is measured on its own (bench/auth.ts); here the server is open unless --env says otherwise.
     env: { IMGSENSE_AUTH: 'off', ...env, PORT: String(port), HOST: '127.0.0.1', IMGSENSE_DATA_DIR: dataDir, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' },
@@ -540,23 +543,34 @@ async function main(): Promise<number> {
     form.append('output', OUTPUT);
     return form;
   };
-  const encoded = await Promise.all(photos.map(async (_, k) => {
+  const errors: string[] = [];
+  // node:http with a keep-alive agent: the lightest client Node has, so that the load generator, which shares the
+  // two cores with the server, takes as little of them as it can (undici's fetch cost about 3.7 ms of CPU a request).
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(...o.clients) });
+  const post = (body: Uint8Array, type: string) => new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': type, 'content-length': body.length } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  const encode = async (k: number) => {
     const req = new Request(url, { method: 'POST', body: formFor(k) });
     return { body: new Uint8Array(await req.arrayBuffer()), type: req.headers.get('content-type')! };
-  }));
-  const errors: string[] = [];
+  };
+  const encoded = await Promise.all(photos.map((_, k) => encode(k)));
   const request = async (i: number): Promise<boolean> => {
     const k = i % photos.length;
-    const init: RequestInit = o.formPerRequest
-      ? { method: 'POST', body: formFor(k) }
-      : { method: 'POST', body: encoded[k]!.body, headers: { 'content-type': encoded[k]!.type } };
     try {
-      const res = await fetch(url, init);
-      const body = Buffer.from(await res.arrayBuffer());
-      const width = Number(res.headers.get('x-image-width'));
-      const height = Number(res.headers.get('x-image-height'));
-      if (res.status === 200 && body[0] === 0xff && body[1] === 0xd8 && Math.max(width, height) <= 512) return true;
-      if (errors.length < 5) errors.push(`${names[k]}: HTTP ${res.status} ${width}x${height} ${body.subarray(0, 300).toString('utf8')}`);
+      const { body, type } = o.formPerRequest ? await encode(k) : encoded[k]!;
+      const res = await post(body, type);
+      const width = Number(res.headers['x-image-width']);
+      const height = Number(res.headers['x-image-height']);
+      if (res.status === 200 && res.body[0] === 0xff && res.body[1] === 0xd8 && Math.max(width, height) <= 512) return true;
+      if (errors.length < 5) errors.push(`${names[k]}: HTTP ${res.status} ${width}x${height} ${res.body.subarray(0, 300).toString('utf8')}`);
     } catch (err) {
       if (errors.length < 5) errors.push(`${names[k]}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -611,6 +625,7 @@ async function main(): Promise<number> {
     serverPeakRssMb = procStatusMb(pid, 'VmHWM');
     serverRssMb = procStatusMb(pid, 'VmRSS');
   } finally {
+    agent.destroy();
     await stopServer(server);
   }
   const rawPeakRssMb = await raw.finish();
