@@ -31,8 +31,9 @@ export interface Services {
 export function createServices(config: Config): Services {
   const cores = os.availableParallelism();
   const imaging = configureImaging({ threadsPerImage: config.sharpConcurrency });
-  const budget = new CpuBudget(cores);
-  const concurrency = config.processingConcurrency || cores;
+  // One image beyond the cores keeps them busy while the event loop turns around (see CpuBudget; bench/processing).
+  const budget = new CpuBudget(cores, 1);
+  const concurrency = config.processingConcurrency || cores + 1;
   const processing = new ProcessingService({
     limits: config.limits, fetchAllowHosts: config.fetchAllowHosts, concurrency, budget, threadsPerImage: imaging.threadsPerImage,
   });

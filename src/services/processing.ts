@@ -13,7 +13,7 @@ export interface ProcessingOptions {
   fetchAllowHosts: readonly string[];
   concurrency: number;
   /** Shared with inference; image work draws `threadsPerImage` cores from it. */
-  budget?: { run<T>(weight: number, fn: () => Promise<T>): Promise<T> };
+  budget?: { run<T>(weight: number, fn: () => Promise<T>, opts?: { overcommit?: boolean }): Promise<T> };
   threadsPerImage?: number;
 }
 
@@ -49,7 +49,7 @@ export class ProcessingService {
   }
 
   private cpu<T>(fn: () => Promise<T>): Promise<T> {
-    return this.opts.budget ? this.opts.budget.run(this.opts.threadsPerImage ?? 1, fn) : fn();
+    return this.opts.budget ? this.opts.budget.run(this.opts.threadsPerImage ?? 1, fn, { overcommit: true }) : fn();
   }
 
   /** A bounded queue: past it, a client is better served by a quick 429 than by a timeout. */

@@ -21,3 +21,32 @@ test('the CPU budget never lets the weights in flight exceed the cores, and serv
   assert.deepEqual(order, ['a', 'b', 'c', 'd', 'e'], 'b (2 cores) waits for a, and c does not overtake b');
   assert.equal(budget.available, 2);
 });
+
+test('image work may overcommit by the slack while no model run holds the budget; model runs never do', async () => {
+  const budget = new CpuBudget(2, 1);
+  let images = 0;
+  let models = 0;
+  let peakImages = 0;
+  let peakTogether = 0;
+  const hold = () => new Promise((r) => setTimeout(r, 5));
+  const image = () => budget.run(1, async () => {
+    images += 1;
+    peakImages = Math.max(peakImages, images);
+    peakTogether = Math.max(peakTogether, images + 2 * models);
+    await hold();
+    images -= 1;
+  }, { overcommit: true });
+  const model = () => budget.run(2, async () => {
+    models += 1;
+    peakTogether = Math.max(peakTogether, images + 2 * models);
+    await hold();
+    models -= 1;
+  });
+  await Promise.all([image(), image(), image(), image(), image()]);
+  assert.equal(peakImages, 3, 'cores + slack images at once');
+  peakImages = 0;
+  peakTogether = 0;
+  await Promise.all([model(), image(), image(), model(), image()]);
+  assert.equal(peakTogether, 2, 'with a model run in the mix, threads never exceed the cores');
+  assert.equal(budget.available, 2);
+});
