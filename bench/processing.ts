@@ -29,14 +29,14 @@
  * client CPU is the bench's own. Server peak RSS is VmHWM at the end. The exit code is 0 unless a request failed
  * (non-200, or a body that is not a JPEG of at most 512 px) or the server did not start.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { buildServer, encodeForm, keepAliveClient } from './lib/http-client.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -405,9 +405,7 @@ interface Server { child: ChildProcess; base: string; tail: () => string; dataDi
 async function startServer(env: NodeJS.ProcessEnv, nodeArgs: string[]): Promise<Server> {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'imgsense-bench-'));
-  // What `npm start` runs: the compiled server, built here so that the bench always measures the current source.
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
-  const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js', 'serve'], {
+  const child = spawn(process.execPath, [...nodeArgs, ...buildServer(root)], {
     cwd: root,
     // Authentication is measured on its own (bench/auth.ts); here the server is open unless --env says otherwise.
     env: { IMGSENSE_AUTH: 'off', ...env, PORT: String(port), HOST: '127.0.0.1', IMGSENSE_DATA_DIR: dataDir, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' },
@@ -536,37 +534,14 @@ async function main(): Promise<number> {
   const url = `${server.base}/v1/images/process`;
   const blobs = photos.map((p) => new Blob([readFileSync(path.join(fixturesDir, p.path))], { type: `image/${p.format}` }));
   const names = photos.map((p) => path.basename(p.path));
-  const formFor = (k: number) => {
-    const form = new FormData();
-    form.append('image', blobs[k]!, names[k]!);
-    form.append('operations', OPERATIONS);
-    form.append('output', OUTPUT);
-    return form;
-  };
   const errors: string[] = [];
-  // node:http with a keep-alive agent: the lightest client Node has, so that the load generator, which shares the
-  // two cores with the server, takes as little of them as it can (undici's fetch cost about 3.7 ms of CPU a request).
-  const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(...o.clients) });
-  const post = (body: Uint8Array, type: string) => new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': type, 'content-length': body.length } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-  const encode = async (k: number) => {
-    const req = new Request(url, { method: 'POST', body: formFor(k) });
-    return { body: new Uint8Array(await req.arrayBuffer()), type: req.headers.get('content-type')! };
-  };
+  const client = keepAliveClient(Math.max(...o.clients));
+  const encode = (k: number) => encodeForm({ image: new File([blobs[k]!], names[k]!), operations: OPERATIONS, output: OUTPUT });
   const encoded = await Promise.all(photos.map((_, k) => encode(k)));
   const request = async (i: number): Promise<boolean> => {
     const k = i % photos.length;
     try {
-      const { body, type } = o.formPerRequest ? await encode(k) : encoded[k]!;
-      const res = await post(body, type);
+      const res = await client.post(url, o.formPerRequest ? await encode(k) : encoded[k]!);
       const width = Number(res.headers['x-image-width']);
       const height = Number(res.headers['x-image-height']);
       if (res.status === 200 && res.body[0] === 0xff && res.body[1] === 0xd8 && Math.max(width, height) <= 512) return true;
@@ -625,7 +600,7 @@ async function main(): Promise<number> {
     serverPeakRssMb = procStatusMb(pid, 'VmHWM');
     serverRssMb = procStatusMb(pid, 'VmRSS');
   } finally {
-    agent.destroy();
+    client.close();
     await stopServer(server);
   }
   const rawPeakRssMb = await raw.finish();

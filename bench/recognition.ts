@@ -3,8 +3,9 @@
  *
  *   npm run bench:recognition -- [--seconds S] [--clients 1,4,16] [--cases text] [--env KEY=VALUE ...] [--json]
  *
- * - The API: `node --import tsx src/main.ts serve` on a free loopback port, the cases' models warmed before it
- *   reports ready; C concurrent clients (fetch, multipart) send the case's images round-robin for S seconds
+ * - The API: `node dist/main.js serve` (what `npm start` runs, built first) on a free loopback port, the cases'
+ *   models warmed before it reports ready; C concurrent clients (node:http keep-alive, each image's multipart body
+ *   encoded once: bench/lib/http-client.ts) send the case's images round-robin for S seconds
  *   (default 8) after one warm-up pass, for each C of --clients. images/s = answers / wall time; p50/p99 are
  *   per-request latencies seen by the client (which shares the cores with the server).
  * - The reference: @vladmandic/human on TF.js wasm with caching off and exactly the same models enabled
@@ -25,6 +26,7 @@ import type { RecognitionCase } from './lib/recognition-cases/types.js';
 import { cases as visionCases } from './lib/recognition-cases/vision.js';
 import { cases as faceCases } from './lib/recognition-cases/faces.js';
 import { detectorIds } from '../src/inference/models/object-detector.js';
+import { buildServer, encodeForm, keepAliveClient } from './lib/http-client.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const fixturesDir = path.resolve(root, '../shared/fixtures');
@@ -56,7 +58,7 @@ async function freePort(): Promise<number> {
 
 async function startServer(models: string[]): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+  const child = spawn(process.execPath, buildServer(root), {
     cwd: root,
     // Authentication is measured on its own (bench/auth.ts).
     env: { ...process.env, IMGSENSE_AUTH: 'off', PORT: String(port), LOG_LEVEL: 'warn', IMGSENSE_DATA_DIR: process.env.IMGSENSE_DATA_DIR ?? '.tmp/test-data', IMGSENSE_WARM_MODELS: models.join(','), ...serverEnv },
@@ -75,15 +77,10 @@ async function startServer(models: string[]): Promise<{ url: string; child: Chil
 interface Phase { imagesPerSecond: number; p50: number; p99: number; failures: number }
 
 async function runApi(url: string, c: RecognitionCase, concurrency: number): Promise<Phase> {
-  const images = c.images.map((p) => new Blob([new Uint8Array(readFileSync(path.join(fixturesDir, p)))]));
-  const send = async (i: number) => {
-    const fd = new FormData();
-    fd.set('image', images[i % images.length]!, 'image');
-    for (const [k, v] of Object.entries(c.fields)) fd.set(k, typeof v === 'string' ? v : JSON.stringify(v));
-    const res = await fetch(`${url}${c.path}`, { method: 'POST', body: fd });
-    await res.arrayBuffer();
-    return res.status === 200;
-  };
+  const fields = Object.fromEntries(Object.entries(c.fields).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+  const images = await Promise.all(c.images.map((p) => encodeForm({ image: new File([readFileSync(path.join(fixturesDir, p))], 'image'), ...fields })));
+  const client = keepAliveClient(concurrency);
+  const send = async (i: number) => (await client.post(`${url}${c.path}`, images[i % images.length]!)).status === 200;
   for (let i = 0; i < images.length; i++) await send(i); // warm-up pass
   const latencies: number[] = [];
   let failures = 0;
@@ -98,6 +95,7 @@ async function runApi(url: string, c: RecognitionCase, concurrency: number): Pro
     }
   }));
   const wall = performance.now() - start;
+  client.close();
   latencies.sort((a, b) => a - b);
   return { imagesPerSecond: (latencies.length * 1000) / wall, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), failures };
 }
