@@ -23,7 +23,9 @@ export interface Config {
   inference: {
     /** onnxruntime intra-op threads per session; 0 = the number of cores. */
     threads: number;
-    /** Runs of one model at once. */
+    /** Worker threads running models; 0 = cores / threads (at least 1). */
+    workers: number;
+    /** Runs of one model at once; 0 = as many as there are workers. */
     concurrencyPerModel: number;
     /** Micro-batching window for models with a dynamic batch axis, ms; 0 disables it. */
     batchWindowMs: number;
@@ -181,8 +183,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     processingConcurrency: integer(env, 'IMGSENSE_PROCESSING_CONCURRENCY', 0, 0, 256),
     shutdownTimeoutMs: integer(env, 'IMGSENSE_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     inference: {
-      threads: integer(env, 'IMGSENSE_INFERENCE_THREADS', 0, 0, 64),
-      concurrencyPerModel: integer(env, 'IMGSENSE_INFERENCE_CONCURRENCY', 1, 1, 64),
+      threads: integer(env, 'IMGSENSE_INFERENCE_THREADS', 1, 0, 64),
+      workers: integer(env, 'IMGSENSE_INFERENCE_WORKERS', 0, 0, 64),
+      concurrencyPerModel: integer(env, 'IMGSENSE_INFERENCE_CONCURRENCY', 0, 0, 64),
       batchWindowMs: integer(env, 'IMGSENSE_BATCH_WINDOW_MS', 2, 0, 1000),
       maxBatch: integer(env, 'IMGSENSE_MAX_BATCH', 8, 1, 256),
       provider: oneOf(env, 'IMGSENSE_INFERENCE_PROVIDER', ['cpu', 'cuda'] as const, 'cpu'),

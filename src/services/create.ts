@@ -43,8 +43,10 @@ export function createServices(config: Config): Services {
       throw new ConfigError(`Expected model ids from imgsense models list for IMGSENSE_WARM_MODELS but received ${JSON.stringify(id)}`);
     }
   }
+  const threads = config.inference.threads || cores;
   const inference = new InferenceRuntime(createModelStore(config.dataDir), models, {
-    threads: config.inference.threads || cores,
+    threads,
+    workers: config.inference.workers || Math.max(1, Math.floor(cores / threads)),
     concurrencyPerModel: config.inference.concurrencyPerModel,
     batchWindowMs: config.inference.batchWindowMs,
     maxBatch: config.inference.maxBatch,
