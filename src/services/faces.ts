@@ -63,8 +63,14 @@ const detectorSize = 256;
 const nmsIou = 0.3;
 const nmsContainment = 0.6;
 const meshMinScore = 0.8;
-/** A face narrower than this many detector pixels in the whole-image pass makes the squares worth running. */
-const smallFaceInput = 32;
+/**
+ * When the squares are worth their runs (docs/models.md, "When the squares run"): the whole-image pass found a
+ * face narrower than `tinyFace` detector pixels (faces that small are where it starts to miss some), or left a
+ * candidate of at least `squareHint` narrower than `smallFace` unconfirmed (a face it saw but could not resolve).
+ */
+const tinyFace = 12;
+const smallFace = 32;
+const squareHint = 0.4;
 /** A whole-image candidate this sure (though below min_score) makes the zoomed-out pass worth running. */
 const zoomHint = 0.3;
 
@@ -115,14 +121,17 @@ export class FaceService {
   async detect(probe: ImageProbe, options: FaceDetectOptions, decoded?: RgbImage): Promise<FaceDetectResult> {
     const img = decoded ?? await this.cpu(() => decodeRgb(probe, this.opts.workingSize ?? 2048));
     const [whole, ...tiles] = detectorSquares(img.width, img.height);
-    const seen = await this.candidates(img, [whole!], Math.min(options.minScore, zoomHint));
+    const seen = await this.candidates(img, [whole!], Math.min(options.minScore, zoomHint, squareHint));
     const first = seen.filter((c) => c.score >= options.minScore);
     let confirmed = await this.confirmAll(img, first);
-    // Squares of the shorter side give small faces more detector pixels; they are worth their runs when the
-    // whole-image pass found nothing or found faces small in its input (a group photo), not for a portrait.
+    // Squares of the shorter side give small faces more detector pixels. They cost a detector run each, so they
+    // run only on evidence that the whole-image pass is at the edge of its resolution, not for every group photo.
     const k = detectorSize / whole!.size;
-    const smallest = Math.min(...confirmed.map((f) => (f.detectorBox.x2 - f.detectorBox.x1) * k));
-    if (tiles.length > 0 && (confirmed.length === 0 || smallest < smallFaceInput)) {
+    const width = (b: Box) => (b.x2 - b.x1) * k;
+    const tiny = confirmed.some((f) => width(f.detectorBox) < tinyFace);
+    const hint = seen.some((c) => c.score >= squareHint && width(c.box) < smallFace
+      && confirmed.every((f) => iou(f.detectorBox, c.box) <= nmsIou && overlapOfSmaller(f.detectorBox, c.box) <= nmsContainment));
+    if (tiles.length > 0 && (tiny || hint)) {
       const fresh = (await this.candidates(img, tiles, options.minScore))
         .filter((c) => first.every((f) => iou(f.box, c.box) <= nmsIou && overlapOfSmaller(f.box, c.box) <= nmsContainment));
       confirmed = confirmed.concat(await this.confirmAll(img, fresh));

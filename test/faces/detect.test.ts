@@ -63,6 +63,19 @@ test('single-face photos: exactly one face; landmarks named, inside the box, eye
   }
 });
 
+test('a group photo padded into a wide panorama: the squares find the faces the whole-image pass misses', async () => {
+  // Black sides shrink the faces in the whole-image pass (bbt2 at aspect 2.5: 2 of 3 found; bbt3 at aspect 5:
+  // 2 of 5) while the squares of the shorter side still see them at their own size.
+  const pad = async (path: string, aspect: number) => {
+    const src = fixture(path);
+    const { width, height } = await sharp(src).metadata();
+    const extra = Math.round(height! * aspect) - width!;
+    return sharp(src).extend({ left: Math.floor(extra / 2), right: Math.ceil(extra / 2), background: '#000000' }).jpeg({ quality: 92 }).toBuffer();
+  };
+  assert.equal((await detect(await pad('faces/groups/bbt2.jpg', 2.5))).faces.length, 3);
+  assert.ok((await detect(await pad('faces/groups/bbt3.jpg', 5))).faces.length >= 4);
+});
+
 test('no-face photos (animals, landscape, a person seen from behind): no face', async () => {
   const none = entries('faces/none/');
   assert.ok(none.length >= 5);
