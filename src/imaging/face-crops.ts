@@ -19,15 +19,15 @@ export function faceInputSize(kind: FaceModelInput): number {
 
 export function faceInput(img: RgbImage, box: PixelBox, kind: FaceModelInput): { data: Float32Array; dims: number[] } {
   const side = sizes[kind];
-  const rgb = cropAndResize({ data: img.data, width: img.width, height: img.height, channels: 3 }, box, side, side);
-  if (kind === 'emotion' || kind === 'quality') {
-    const grey = new Float32Array(side * side);
-    for (let i = 0, p = 0; p < grey.length; p++, i += 3) {
+  const grey = kind === 'emotion' || kind === 'quality';
+  const rgb = cropAndResize({ data: img.data, width: img.width, height: img.height, channels: 3 }, box, side, side, grey || kind === 'faceres' ? 1 : 1 / 255);
+  if (grey) {
+    const out = new Float32Array(side * side);
+    for (let i = 0, p = 0; p < out.length; p++, i += 3) {
       const g = rgb[i]! * 0.2989 + rgb[i + 1]! * 0.587 + rgb[i + 2]! * 0.114;
-      grey[p] = kind === 'emotion' ? (g / 255 - 0.5) * 2 : g;
+      out[p] = kind === 'emotion' ? (g / 255 - 0.5) * 2 : g;
     }
-    return { data: grey, dims: [1, side, side, 1] };
+    return { data: out, dims: [1, side, side, 1] };
   }
-  if (kind !== 'faceres') for (let i = 0; i < rgb.length; i++) rgb[i] = rgb[i]! / 255;
   return { data: rgb, dims: [1, side, side, 3] };
 }

@@ -32,7 +32,8 @@ export interface Square { x: number; y: number; size: number }
 /**
  * A square region of the image, resized to `out` x `out` with sharp (antialiased, unlike a plain bilinear
  * sample, which matters when a large photo shrinks to a 256-pixel detector input). Parts of the square outside
- * the image are black, so the whole image can be letterboxed into one square.
+ * the image are black, so the whole image can be letterboxed into one square. The black border is written while
+ * converting to floats rather than by sharp's extend, which cost more than the resize itself (1.2 ms a pass).
  */
 export async function squareTensor(img: RgbImage, sq: Square, out: number, range: [number, number]): Promise<Float32Array> {
   const left = Math.max(0, Math.round(sq.x));
@@ -44,16 +45,18 @@ export async function squareTensor(img: RgbImage, sq: Square, out: number, range
   const h = Math.min(out, Math.max(1, Math.round((bottom - top) * k)));
   const padLeft = Math.max(0, Math.min(out - w, Math.round((left - sq.x) * k)));
   const padTop = Math.max(0, Math.min(out - h, Math.round((top - sq.y) * k)));
-  const raw = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .extract({ left, top, width: right - left, height: bottom - top })
-    .resize(w, h, { fit: 'fill' })
-    .extend({ left: padLeft, top: padTop, right: out - w - padLeft, bottom: out - h - padTop, background: '#000000' })
-    .raw()
-    .toBuffer();
+  let pipeline = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
+  if (left > 0 || top > 0 || right < img.width || bottom < img.height) pipeline = pipeline.extract({ left, top, width: right - left, height: bottom - top });
+  const raw = await pipeline.resize(w, h, { fit: 'fill' }).raw().toBuffer();
   const [min, max] = range;
   const scale = (max - min) / 255;
-  const tensor = new Float32Array(raw.length);
-  for (let i = 0; i < raw.length; i++) tensor[i] = raw[i]! * scale + min;
+  const tensor = new Float32Array(out * out * 3);
+  if (w < out || h < out) tensor.fill(min);
+  for (let y = 0; y < h; y++) {
+    const from = y * w * 3;
+    const to = ((y + padTop) * out + padLeft) * 3;
+    for (let i = 0; i < w * 3; i++) tensor[to + i] = raw[from + i]! * scale + min;
+  }
   return tensor;
 }
 
