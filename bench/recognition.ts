@@ -128,6 +128,7 @@ async function runReference(c: RecognitionCase, processes: number): Promise<Phas
 const modelsOf = (c: RecognitionCase): string[] => {
   if (c.path === '/v1/vision/objects') return [String(c.fields.model ?? detectorIds[0])];
   if (c.path.startsWith('/v1/vision/')) return [detectorIds[0], 'nsfw-mobilenet-v2'];
+  if (c.path === '/v1/faces/detect') return ['blazeface', 'facemesh', ...(c.fields.attributes ? ['faceres', 'emotion', 'antispoof', 'liveness'] : [])];
   return [];
 };
 
