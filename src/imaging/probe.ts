@@ -2,6 +2,7 @@ import sharp, { type Metadata } from 'sharp';
 import { AppError } from '../errors/app-error.js';
 import type { Limits } from '../config/limits.js';
 import { BmpError, readBmpHeader } from './bmp/index.js';
+import { isSrgbProfile } from './icc.js';
 import { fromSharpError } from './sharp-errors.js';
 import { sniffFormat, type DecodableFormat } from './sniff.js';
 
@@ -26,6 +27,8 @@ export interface ImageProbe {
   loop: number | undefined;
   delay: number[] | undefined;
   hasProfile: boolean;
+  /** The embedded profile is sRGB: a decode for the models may skip colour management (icc.ts). */
+  srgbProfile?: boolean;
   exif: Buffer | undefined;
   bmp: boolean;
 }
@@ -111,6 +114,7 @@ async function probeWithSharp(bytes: Buffer, format: DecodableFormat): Promise<O
     loop: m.loop,
     delay: m.delay,
     hasProfile: m.hasProfile,
+    srgbProfile: m.hasProfile === true && isSrgbProfile(m.icc),
     exif: m.exif,
     bmp: false,
   };

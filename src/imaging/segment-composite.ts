@@ -49,8 +49,12 @@ async function background(img: RgbImage, spec: CompositeSpec): Promise<Buffer> {
   return out;
 }
 
+/**
+ * PNG at zlib level 2: a full-size cutout is most of a segment request's CPU, and level 2 took 26-37% less time
+ * than the default 6 for 4-9% more bytes (500x282 to 768x576 portraits; level 1 saved more time but added 30%).
+ */
 function encode(img: Sharp, format: SegmentFormat): Sharp {
-  return format === 'png' ? img.png() : format === 'webp' ? img.webp() : img.jpeg({ quality: 90 });
+  return format === 'png' ? img.png({ compressionLevel: 2 }) : format === 'webp' ? img.webp() : img.jpeg({ quality: 90 });
 }
 
 export async function composite(img: RgbImage, alpha: Buffer, spec: CompositeSpec): Promise<Composite> {

@@ -24,13 +24,17 @@ function openBmp(probe: ImageProbe): Sharp {
   }
 }
 
-/** The first frame (or page), upright. */
-export function openStill(probe: ImageProbe): Sharp {
+/**
+ * The first frame (or page), upright. `forModels`: pixels only feed models, so an sRGB profile is not applied
+ * (the result is the same, the decode twice as fast); the processing pipeline keeps it, and may embed it.
+ */
+export function openStill(probe: ImageProbe, opts: { forModels?: boolean } = {}): Sharp {
   if (probe.bmp) return openBmp(probe);
   return sharp(probe.bytes, {
     failOn: 'warning',
     limitInputPixels: inputLimit(probe, 1),
     autoOrient: true,
+    ...(opts.forModels && probe.srgbProfile && { ignoreIcc: true }),
   });
 }
 

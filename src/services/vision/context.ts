@@ -3,6 +3,9 @@ import type { ImageProbe } from '../../imaging/probe.js';
 import type { InputSpec } from '../../inference/registry.js';
 import type { TensorData } from '../../inference/runtime.js';
 import { modelDecodes } from '../../observability/metrics.js';
+import { TensorPool } from '../tensor-pool.js';
+
+const tensors = new TensorPool();
 
 /**
  * How the image is decoded for the models: as stored up to 2048 on the longer side (models then sample from
@@ -54,9 +57,17 @@ export class ImageContext {
     return frames;
   }
 
-  /** A model input from decoded pixels (a few milliseconds of JS; no libvips work). */
-  tensor(image: DecodedImage, input: InputSpec): Promise<TensorData> {
-    return Promise.resolve(tensorFromDecoded(image, input));
+  /**
+   * A model input from decoded pixels (a few milliseconds of JS; no libvips work), lent to `use`: its array
+   * goes back to the pool when `use` settles, so `use` must not keep it (a model run does not).
+   */
+  async withTensor<T>(image: DecodedImage, input: InputSpec, use: (tensor: TensorData) => Promise<T>): Promise<T> {
+    const tensor = tensorFromDecoded(image, input, (n) => tensors.take(n));
+    try {
+      return await use(tensor);
+    } finally {
+      tensors.give(tensor.data);
+    }
   }
 
   /** Other image work on this image within the CPU budget (drawing for the CLI). */

@@ -56,7 +56,7 @@ export interface LabelSources {
 
 async function customLabels(ctx: ImageContext, deps: LabelSources, entry: ModelEntry): Promise<Draft[]> {
   const image = await ctx.decoded();
-  const probs = await classify(deps.runtime, entry.id, await ctx.tensor(image, entry.input));
+  const probs = await ctx.withTensor(image, entry.input, (t) => classify(deps.runtime, entry.id, t));
   const names = entry.labels ?? [];
   return probs
     .map((p, i) => ({ p, name: names[i] ?? `class ${i}` }))

@@ -51,7 +51,7 @@ export async function computeModeration(ctx: ImageContext, runtime: InferenceRun
     const input = runtime.entry(model).input;
     // Frames run concurrently: the runtime batches them into one model run when the model allows it.
     const judged = await Promise.all(frames.map(async (f) => {
-      const probs = await classify(runtime, model, await ctx.tensor(f.image, input));
+      const probs = await ctx.withTensor(f.image, input, (t) => classify(runtime, model, t));
       const scores = Object.fromEntries(nsfwClasses.map((name, i) => [name, round(probs[i] ?? 0)])) as ModerationScores;
       return { index: f.index, scores };
     }));

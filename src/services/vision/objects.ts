@@ -29,8 +29,7 @@ export interface ObjectsResult {
 function allDetections(ctx: ImageContext, runtime: InferenceRuntime, model: DetectorId, minScore: number): Promise<ObjectsResult> {
   return ctx.once(`objects:${model}:${minScore}`, async () => {
     const image = await ctx.decoded();
-    const input = await ctx.tensor(image, runtime.entry(model).input);
-    const found = await detectObjects(runtime, model, input, minScore);
+    const found = await ctx.withTensor(image, runtime.entry(model).input, (input) => detectObjects(runtime, model, input, minScore));
     const W = image.originalWidth;
     const H = image.originalHeight;
     const objects = found.map((d): DetectedObject => {
