@@ -31,6 +31,11 @@ export interface ModelEntry {
   input: InputSpec;
   /** Output names in the converted model, with what each holds. */
   outputs: Record<string, string>;
+  /**
+   * The outputs the decode step reads, when the model has others: only these are copied out of onnxruntime
+   * (centernet also answers ~5 MB of heatmaps a run that nothing reads). Absent: every output.
+   */
+  fetch?: string[];
   labels?: string[];
 }
 
@@ -58,7 +63,7 @@ export const builtinModels: ModelEntry[] = [
   { id: 'gear', task: 'face-attribute', description: 'GEAR age, gender and race, 198x198 face crop', source: human('gear'), upstream: humanNote, licence: 'MIT (package)', input: rgb01([198, 198]), outputs: {} },
   { id: 'antispoof', task: 'face-antispoof', description: 'Real vs. spoofed (photo of a photo) face, 128x128', source: human('antispoof'), upstream: humanNote, licence: 'MIT (package)', input: rgb01([128, 128]), outputs: {} },
   { id: 'liveness', task: 'face-antispoof', description: 'Liveness score, 32x32 face crop', source: human('liveness'), upstream: humanNote, licence: 'MIT (package)', input: rgb01([32, 32]), outputs: {} },
-  { id: 'centernet', task: 'object-detection', description: 'CenterNet COCO-80 detector, 512x512', source: human('centernet'), upstream: 'CenterNet (MIT); ' + humanNote, licence: 'MIT', input: { ...rgb01([512, 512], 'fixed'), range: [0, 255] }, outputs: {} },
+  { id: 'centernet', task: 'object-detection', description: 'CenterNet COCO-80 detector, 512x512', source: human('centernet'), upstream: 'CenterNet (MIT); ' + humanNote, licence: 'MIT', input: { ...rgb01([512, 512], 'fixed'), range: [0, 255] }, outputs: {}, fetch: ['tower_0/detections'] },
   { id: 'nanodet', task: 'object-detection', description: 'NanoDet COCO-80 detector, 416x416 NCHW', source: human('nanodet'), upstream: 'RangiLyu/nanodet (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0 (NanoDet)', input: { size: [416, 416], layout: 'nchw', channels: 3, range: [0, 1], batch: 'fixed' }, outputs: {} },
   { id: 'selfie', task: 'segmentation', description: 'MediaPipe selfie segmentation, 256x256', source: human('selfie'), upstream: 'Google MediaPipe Selfie Segmentation (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0 (MediaPipe)', input: rgb01([256, 256], 'fixed'), outputs: {} },
   { id: 'meet', task: 'segmentation', description: 'Google Meet background segmentation, 144x256', source: human('meet'), upstream: 'Google Meet segmentation (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0', input: rgb01([144, 256], 'fixed'), outputs: {} },

@@ -56,7 +56,7 @@ class ModelRunner {
     private readonly pool: SessionPool,
     private readonly opts: RuntimeOptions,
   ) {
-    this.spec = { key: `${entry.id}:${prepared.sha256}`, file: prepared.onnx, options: sessionOptions(opts) as Record<string, unknown> };
+    this.spec = { key: `${entry.id}:${prepared.sha256}`, file: prepared.onnx, options: sessionOptions(opts) as Record<string, unknown>, ...(entry.fetch && { fetch: entry.fetch }) };
   }
 
   private async slot<T>(fn: () => Promise<T>): Promise<T> {

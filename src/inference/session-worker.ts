@@ -34,7 +34,8 @@ parentPort.on('message', async (msg) => {
   }
   try {
     const s = await session(msg.key, msg.file, msg.options);
-    const out = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', msg.data, msg.dims) });
+    const feeds = { [s.inputNames[0]]: new ort.Tensor('float32', msg.data, msg.dims) };
+    const out = await (msg.fetch ? s.run(feeds, msg.fetch) : s.run(feeds));
     const outputs = {};
     const transfer = [];
     for (const [name, t] of Object.entries(out)) {
@@ -56,6 +57,8 @@ export interface SessionSpec {
   file: string;
   /** onnxruntime SessionOptions, plain data. */
   options: Record<string, unknown>;
+  /** Output names to copy out (ModelEntry.fetch); all when absent. */
+  fetch?: string[];
 }
 
 export interface WorkerOutputs {
@@ -105,7 +108,7 @@ export class SessionWorker {
     return new Promise<WorkerOutputs>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
       // The input is copied, not transferred: callers may read their tensor again after the run.
-      this.worker.postMessage({ op: 'run', seq, key: spec.key, file: spec.file, options: spec.options, data: input.data, dims: input.dims });
+      this.worker.postMessage({ op: 'run', seq, key: spec.key, file: spec.file, options: spec.options, fetch: spec.fetch, data: input.data, dims: input.dims });
     });
   }
 
