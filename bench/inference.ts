@@ -22,8 +22,9 @@
  *   best batch of --batches (1,2,4,8; --quick: 1,4) for models with a dynamic batch axis (batch 1 for fixed ones),
  *   with 2 intra-op threads on our side; TF.js runs the same batches. A batch whose single run would exceed the
  *   budget is skipped. Every run includes reading the outputs back into JS.
- * - ORT sessions use InferenceRuntime's options (graphOptimizationLevel 'all', sequential, 1 inter-op thread);
- *   --ort-config adds session config entries (SessionOptions.extra), e.g. session.intra_op.allow_spinning=0;
+ * - ORT sessions use InferenceRuntime's options (sessionOptions in src/inference/runtime.ts: graphOptimizationLevel
+ *   'all', sequential, 1 inter-op thread, threads stop spinning after a run); --ort-config adds or overrides session
+ *   config entries (SessionOptions.extra), e.g. session.force_spinning_stop=0;
  *   --opt-level changes graphOptimizationLevel (e.g. 'extended': no NCHWc layout transformer) for experiments.
  *   After the timed part, one more session dumps onnxruntime's optimized graph (node counts by op type: Transpose
  *   nodes before and after optimization) and profiles a few batch-1 runs (kernel time by op type).
@@ -48,6 +49,7 @@ import { relativeL2 } from '../test/helpers/relative-l2.js';
 import { best } from './lib/measure.js';
 import { countOps, isLayoutOp, opCount } from './lib/onnx-ops.js';
 import type { Job, MeasureOptions, OutputSample, SideResult, WorkerMessage } from './lib/protocol.js';
+import { nestSessionExtra } from './lib/session-extra.js';
 import { cpuJiffies, othersCores, waitForIdle } from './lib/system.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -134,20 +136,6 @@ function parseArgs(argv: string[]): Options {
 }
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
-
-/** "a.b.c=v" entries as the nested object SessionOptions.extra takes. */
-function nest(entries: Record<string, string>): Record<string, unknown> | undefined {
-  const keys = Object.keys(entries);
-  if (keys.length === 0) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const key of keys) {
-    const parts = key.split('.');
-    let node = out;
-    for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Record<string, unknown>;
-    node[parts[parts.length - 1]!] = entries[key];
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Conversion
@@ -331,7 +319,7 @@ async function benchModel(entry: ModelEntry, converted: ConvertedModel, convertM
   const ort = await runWorker({
     ...common, side: 'ort', threads: opts.threads, onnxPath, inputName: converted.inputs[0]?.name ?? 'input',
     optimizedPath: opts.profile ? optimizedPath : undefined, profilePrefix: opts.profile ? path.join(dir, `${entry.id}.profile`) : undefined,
-    profileRuns: opts.profile ? (opts.quick ? 5 : 10) : 0, ortExtra: nest(opts.ortConfig), optLevel: opts.optLevel,
+    profileRuns: opts.profile ? (opts.quick ? 5 : 10) : 0, ortExtra: nestSessionExtra(opts.ortConfig), optLevel: opts.optLevel,
   }, opts.idleWait);
   if (ort.error) log(`  ${entry.id}: ORT side failed: ${ort.error.split('\n')[0]}`);
 

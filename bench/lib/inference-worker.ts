@@ -6,6 +6,7 @@
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { cpuMs, measure, peakRssMB, sweep } from './measure.js';
+import { mergeSessionExtra } from './session-extra.js';
 import type { Job, OpTime, OutputSample, SideResult, WorkerMessage } from './protocol.js';
 import type * as ortTypes from 'onnxruntime-node';
 
@@ -56,13 +57,12 @@ async function runOrt(job: Job): Promise<SideResult> {
   const notes: string[] = [];
   const inputName = job.inputName!;
   // The session options InferenceRuntime uses (src/inference/runtime.ts), with the thread count varied.
-  const options = (threads: number): ortTypes.InferenceSession.SessionOptions => ({
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: job.optLevel ?? 'all',
-    executionMode: 'sequential',
-    ...(job.ortExtra && { extra: job.ortExtra }),
-  });
+  const { sessionOptions } = await import('../../src/inference/runtime.js');
+  const options = (threads: number): ortTypes.InferenceSession.SessionOptions => {
+    const base = sessionOptions(threads);
+    const extra = mergeSessionExtra(base.extra as Record<string, unknown> | undefined, job.ortExtra);
+    return { ...base, graphOptimizationLevel: job.optLevel ?? 'all', ...(extra && { extra }) };
+  };
   const feeds = (batch: number) => ({ [inputName]: new ort.Tensor('float32', batchOf(job, batch), shapeOf(job, batch)) });
   const read = (out: ortTypes.InferenceSession.ReturnType): OutputSample[] =>
     Object.entries(out).map(([name, t]) => ({ name, dims: [...t.dims], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>) }));

@@ -1,6 +1,6 @@
 import { DataType as OnnxType, encodeModel, type AttributeValue, type DataTypeId, type NodeSpec, type TensorValue, type ValueInfo } from './onnx/proto.js';
 import { ConvertError, type ConstData, type DType, type Value } from './ir.js';
-import { foldChannelOpsIntoConvs, foldPadsIntoConvs } from './peephole.js';
+import { rewriteForOnnxruntime } from './rewrites.js';
 
 const onnxType: Record<DType, DataTypeId> = {
   float32: OnnxType.FLOAT, int32: OnnxType.INT32, int64: OnnxType.INT64, bool: OnnxType.BOOL, uint8: OnnxType.UINT8,
@@ -30,6 +30,8 @@ export class GraphBuilder {
   private readonly inputs: ValueInfo[] = [];
   private readonly outputs: ValueInfo[] = [];
   private readonly used = new Set<string>();
+  /** Known shapes of the values, for the rewrites in encode (an NCHW view's spatial size, say). */
+  private readonly shapes = new Map<string, readonly (number | null)[]>();
   private counter = 0;
 
   fresh(hint: string): string {
@@ -88,12 +90,17 @@ export class GraphBuilder {
 
   nodeN(op: string, inputs: readonly (Value | null)[], attrs: Record<string, Attr | undefined>, outs: readonly { dtype: DType; shape?: readonly (number | null)[] }[], name?: string): Value[] {
     const outputs = outs.map((o, i) => ({ name: i === 0 && name ? name : this.fresh(`${op}_out`), ...o }));
+    for (const o of outputs) if (o.shape) this.shapes.set(o.name, o.shape);
     const attributes: Record<string, AttributeValue> = {};
     for (const [k, v] of Object.entries(attrs)) if (v !== undefined) attributes[k] = attribute(v);
+    // Trailing absent inputs are left out rather than named '': onnxruntime's NCHWc rewrite takes an empty bias
+    // name for a run-time value and leaves such a convolution in the slow NCHW kernels.
+    let count = inputs.length;
+    while (count > 0 && inputs[count - 1] === null) count--;
     this.nodes.push({
       opType: op,
       name: this.fresh(op),
-      inputs: inputs.map((v) => (v === null ? '' : this.materialise(v))),
+      inputs: inputs.slice(0, count).map((v) => (v === null ? '' : this.materialise(v))),
       outputs: outputs.map((o) => o.name),
       attributes,
     });
@@ -120,8 +127,7 @@ export class GraphBuilder {
     if (this.outputs.length === 0) throw new ConvertError(`model ${opts.graphName} has no outputs`);
     // Rewrites look at who consumes a value: dead nodes (a handler's unused transpose) would count, so prune first.
     const pruned = this.live().nodes;
-    foldPadsIntoConvs(pruned, this.initializers);
-    foldChannelOpsIntoConvs(pruned, this.initializers);
+    rewriteForOnnxruntime(pruned, this.initializers, (name) => this.shapes.get(name), this.outputs.map((o) => o.name));
     this.nodes.splice(0, this.nodes.length, ...pruned);
     const { nodes, initializers } = this.live();
     return encodeModel({

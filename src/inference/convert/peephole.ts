@@ -1,4 +1,5 @@
-import type { AttributeValue, NodeSpec, TensorValue } from './onnx/proto.js';
+import { addFloats, floats, int64s, ints } from './onnx/edit.js';
+import type { NodeSpec, TensorValue } from './onnx/proto.js';
 
 /**
  * Rewrites on the finished node list that onnxruntime cannot do itself because of the order of its own passes.
@@ -56,16 +57,6 @@ export function foldPadsIntoConvs(nodes: NodeSpec[], initializers: ReadonlyMap<s
   return folded;
 }
 
-function ints(a: AttributeValue | undefined): readonly number[] | undefined {
-  return a?.kind === 'ints' ? a.value : undefined;
-}
-
-function int64s(t: TensorValue | undefined): number[] | undefined {
-  if (!t || t.raw.byteLength % 8 !== 0) return undefined;
-  const view = new DataView(t.raw.buffer, t.raw.byteOffset, t.raw.byteLength);
-  return Array.from({ length: t.raw.byteLength / 8 }, (_, i) => Number(view.getBigInt64(i * 8, true)));
-}
-
 function zeroConstantPad(pad: NodeSpec, initializers: ReadonlyMap<string, TensorValue>): boolean {
   const mode = pad.attributes.mode;
   if (mode && !(mode.kind === 'string' && mode.value === 'constant')) return false;
@@ -105,10 +96,10 @@ export function foldChannelOpsIntoConvs(nodes: NodeSpec[], initializers: Map<str
       if (op.opType === 'Mul') {
         const per = weight.length / outChannels;
         const w = weight.map((v, i) => v * k[Math.floor(i / per)]!);
-        inputs[1] = addInitializer(initializers, initializers.get(conv.inputs[1]!)!, w);
-        inputs[2] = addInitializer(initializers, { name: `${conv.name}_bias`, dataType: 1, dims: [outChannels], raw: new Uint8Array() }, bias.map((v, i) => v * k[i]!));
+        inputs[1] = addFloats(initializers, conv.inputs[1]!, initializers.get(conv.inputs[1]!)!.dims, w);
+        inputs[2] = addFloats(initializers, `${conv.name}_bias`, [outChannels], bias.map((v, i) => v * k[i]!));
       } else {
-        inputs[2] = addInitializer(initializers, { name: `${conv.name}_bias`, dataType: 1, dims: [outChannels], raw: new Uint8Array() }, bias.map((v, i) => v + k[i]!));
+        inputs[2] = addFloats(initializers, `${conv.name}_bias`, [outChannels], bias.map((v, i) => v + k[i]!));
       }
       nodes[idx] = { ...conv, inputs, outputs: op.outputs };
       nodes.splice(users[0]!, 1);
@@ -118,11 +109,6 @@ export function foldChannelOpsIntoConvs(nodes: NodeSpec[], initializers: Map<str
     }
   }
   return folded;
-}
-
-function floats(t: TensorValue | undefined): Float32Array | undefined {
-  if (!t || t.dataType !== 1) return undefined;
-  return new Float32Array(t.raw.slice().buffer);
 }
 
 /** The values of a constant that broadcasts per output channel against NCHW ([C], [C,1,1] or [1,C,1,1]); C=1 too. */
@@ -135,12 +121,4 @@ function perChannel(t: TensorValue | undefined, channels: number | undefined): F
     || (data.length === 1 && dims.every((d) => d === 1));
   if (!ok) return undefined;
   return data.length === channels ? data : new Float32Array(channels).fill(data[0]!);
-}
-
-let foldCounter = 0;
-function addInitializer(initializers: Map<string, TensorValue>, like: TensorValue, data: Float32Array): string {
-  // A new name: the original may be shared by another node that must keep its values.
-  const name = `${like.name}__folded${foldCounter++}`;
-  initializers.set(name, { name, dataType: 1, dims: like.dims, raw: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
-  return name;
 }
