@@ -1,7 +1,7 @@
 import type * as ort from 'onnxruntime-node';
 import type { ModelStore, PreparedModel } from './model-store.js';
 import type { ModelEntry } from './registry.js';
-import { SessionPool } from './session-pool.js';
+import { SessionPool, type RunBudget } from './session-pool.js';
 import type { SessionSpec } from './session-worker.js';
 
 /** Typed arrays in, typed arrays out: callers never see the runtime's tensor type. */
@@ -23,7 +23,7 @@ export interface RuntimeOptions {
   /** 'cuda' needs onnxruntime's CUDA provider on the machine; 'cpu' is the default and the tested path. */
   provider?: 'cpu' | 'cuda';
   /** A core budget shared with image processing, so the two never oversubscribe the CPU. */
-  budget?: { run<T>(weight: number, fn: () => Promise<T>): Promise<T> };
+  budget?: RunBudget;
 }
 
 /**

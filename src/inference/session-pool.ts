@@ -1,5 +1,8 @@
 import { SessionWorker, type SessionSpec, type WorkerOutputs } from './session-worker.js';
 
+/** The share of the cores a run holds while it runs (the server's CpuBudget). */
+export interface RunBudget { run<T>(weight: number, fn: () => Promise<T>): Promise<T> }
+
 interface Job {
   spec: SessionSpec;
   input: { data: Float32Array; dims: number[] };
@@ -23,7 +26,7 @@ export class SessionPool {
   constructor(
     size: number,
     private readonly weight: number,
-    private readonly budget?: { run<T>(weight: number, fn: () => Promise<T>): Promise<T> },
+    private readonly budget?: RunBudget,
   ) {
     this.lanes = Array.from({ length: Math.max(1, size) }, () => undefined);
     this.busy = this.lanes.map(() => false);

@@ -9,6 +9,9 @@
  * next image (and while the loop parses uploads or collects garbage); one more image ready to run fills those
  * gaps. Model runs never overcommit: onnxruntime's threads spin and lose far more when they share a core.
  */
+/** What a service needs of the budget (a test or the CLI may hand in another). */
+export type CoreBudget = Pick<CpuBudget, 'run'>;
+
 export class CpuBudget {
   private free: number;
   /** Holders that did not ask to overcommit (model runs): while any runs, nobody overcommits. */

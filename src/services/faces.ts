@@ -13,6 +13,7 @@ import { AppError } from '../errors/app-error.js';
 import { parseFaceDetectRequest, type FaceDetectOptions } from './faces-request.js';
 import { openImageSource, type ImageSource, type InputGateOptions } from './image-input.js';
 import { Semaphore } from './semaphore.js';
+import type { CoreBudget } from './cpu-budget.js';
 
 /** The slice of the inference runtime this service needs (tests may hand in a fake). */
 export interface ModelRunner {
@@ -31,7 +32,7 @@ export interface FaceServiceOptions {
   /** Decoded working image's longest side; larger images are shrunk once on decode. */
   workingSize?: number;
   /** Shared with image processing so decode and inference never oversubscribe the cores. */
-  budget?: { run<T>(weight: number, fn: () => Promise<T>): Promise<T> };
+  budget?: CoreBudget;
 }
 
 export interface FaceAttributes {

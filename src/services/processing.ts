@@ -7,13 +7,14 @@ import { bytesOut } from '../observability/metrics.js';
 import { openImageSource, type ImageSource } from './image-input.js';
 import { Semaphore } from './semaphore.js';
 import { validate } from './validate.js';
+import type { CoreBudget } from './cpu-budget.js';
 
 export interface ProcessingOptions {
   limits: Limits;
   fetchAllowHosts: readonly string[];
   concurrency: number;
   /** Shared with inference; image work draws `threadsPerImage` cores from it. */
-  budget?: { run<T>(weight: number, fn: () => Promise<T>, opts?: { overcommit?: boolean }): Promise<T> };
+  budget?: CoreBudget;
   threadsPerImage?: number;
 }
 

@@ -8,6 +8,7 @@ import type { ModelRunner } from './faces.js';
 import { openImageSource, type ImageSource, type InputGateOptions } from './image-input.js';
 import { Semaphore } from './semaphore.js';
 import { validate } from './validate.js';
+import type { CoreBudget } from './cpu-budget.js';
 
 /**
  * Portrait segmentation: the person kept, the background made transparent, blurred or replaced. Models from
@@ -65,7 +66,7 @@ export interface SegmentServiceOptions {
   maxSide?: number;
   gate?: InputGateOptions;
   concurrency?: number;
-  budget?: { run<T>(weight: number, fn: () => Promise<T>): Promise<T> };
+  budget?: CoreBudget;
 }
 
 export class SegmentationService {

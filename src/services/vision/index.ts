@@ -10,6 +10,7 @@ import { checkFeatures, type FeatureRegistry } from './features.js';
 import { computeLabels, type LabelsResult } from './labels.js';
 import { computeModeration, type ModerationPolicy, type ModerationResult } from './moderation.js';
 import { computeObjects, type ObjectsResult } from './objects.js';
+import type { CoreBudget } from '../cpu-budget.js';
 import {
   AnalyzeParams, LabelsParams, ModerationParams, ObjectsParams,
   type AnalyzeRequest, type FeatureName, type LabelsRequest, type ModerationRequest, type ObjectsRequest,
@@ -22,7 +23,7 @@ export interface VisionOptions {
   moderation: ModerationPolicy;
   /** Every model of this installation; operator classifiers with labels feed /v1/vision/labels. */
   models: readonly ModelEntry[];
-  budget?: { run<T>(weight: number, fn: () => Promise<T>): Promise<T> };
+  budget?: CoreBudget;
   threadsPerImage?: number;
   /** Extra analyze features (faces, at merge time). */
   features?: FeatureRegistry;
