@@ -29,10 +29,33 @@ function fitSize(width: number, height: number, maxSide: number): [number, numbe
   return [Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))];
 }
 
-/** The first frame (or page), decoded once, upright, at most `maxSide` on its longer side. */
-export async function decodeForModels(probe: ImageProbe, maxSide: number): Promise<DecodedImage> {
+/**
+ * The JPEG shrink-on-load factor: libjpeg decodes at 1/2, 1/4 or 1/8 in the DCT, cheaper than a full decode and
+ * exact in size (ceil(side / factor)), so no resampling pass follows. The factor is the smallest that brings
+ * the longer side within `maxSide`, raised while both sides keep at least twice `minSide` (the largest input
+ * of the request's models: twice, so that their bilinear taps still fall on distinct pixels, as at full size;
+ * 1x moved NanoDet's boxes on the kite fixture's small people). 1 for other formats, and 0 when even 1/8 is
+ * larger than maxSide (the caller resizes).
+ */
+export function shrinkOnLoad(format: string, width: number, height: number, maxSide: number, minSide = 0): number {
+  if (format !== 'jpeg') return Math.max(width, height) <= maxSide ? 1 : 0;
+  const long = Math.max(width, height);
+  const short = Math.min(width, height);
+  const needed = [1, 2, 4, 8].find((s) => Math.ceil(long / s) <= maxSide);
+  if (needed === undefined) return 0;
+  const allowed = minSide > 0 ? [8, 4, 2].find((s) => Math.ceil(short / s) >= 2 * minSide) ?? 1 : 1;
+  return Math.max(needed, allowed);
+}
+
+/**
+ * The first frame (or page), decoded once, upright, at most `maxSide` on its longer side, and for a JPEG at the
+ * DCT scale shrinkOnLoad picks for the models' `minSide`.
+ */
+export async function decodeForModels(probe: ImageProbe, maxSide: number, minSide = 0): Promise<DecodedImage> {
   const { width: ow, height: oh } = orientedSize(probe);
-  const [w, h] = fitSize(ow, oh, maxSide);
+  const s = shrinkOnLoad(probe.format, ow, oh, maxSide, minSide);
+  // A resize to exactly the scaled decode's size leaves sharp nothing to do after its shrink-on-load.
+  const [w, h] = s > 0 ? [Math.ceil(ow / s), Math.ceil(oh / s)] : fitSize(ow, oh, maxSide);
   try {
     let img = openStill(probe, { forModels: true }).flatten({ background: '#000000' });
     // fill: the target keeps the aspect ratio already; sharp picks shrink-on-load for JPEG and WebP.

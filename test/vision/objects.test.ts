@@ -2,6 +2,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp, { type Sharp } from 'sharp';
 import { fixture, manifest } from '../helpers/fixtures.js';
+import { decodeForModels, shrinkOnLoad } from '../../src/imaging/decoded.js';
+import { probeImage } from '../../src/imaging/probe.js';
+import { defaultLimits } from '../../src/config/limits.js';
 import { postForm, postJson, startServer, type ErrorBody, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -147,6 +150,36 @@ test('EXIF-rotated twins: the same boxes, mapped back to the upright image, for 
       assert.ok(match, `orientation ${n}: ${o.name} ${JSON.stringify(o.box)} not in ${JSON.stringify(r.objects.map((m) => [m.name, m.box]))}`);
     }
   }
+});
+
+test('a large JPEG is decoded at a DCT scale for the detector, and its boxes still land on the original pixels', async () => {
+  // dog.jpg (768x576) enlarged 4x: 1/2 keeps both sides at least twice the detector's 512, 1/4 would not.
+  const upright = fixture('objects/dog.jpg');
+  const large = await sharp(upright).resize(3072, 2304, { kernel: 'cubic' }).jpeg({ quality: 92 }).toBuffer();
+  const probe = await probeImage(large, defaultLimits);
+  assert.equal(shrinkOnLoad(probe.format, 3072, 2304, 2048, 512), 2);
+  const decoded = await decodeForModels(probe, 2048, 512);
+  assert.deepEqual([decoded.width, decoded.height, decoded.originalWidth, decoded.originalHeight], [1536, 1152, 3072, 2304]);
+  const small = await objects(upright, { model: 'centernet', top_k: 100, min_score: 0.3 });
+  const big = await objects(large, { model: 'centernet', top_k: 100, min_score: 0.15 });
+  assert.deepEqual([big.imageWidth, big.imageHeight], [3072, 2304]);
+  assert.ok(small.objects.length >= 2, JSON.stringify(small.objects));
+  for (const o of small.objects) {
+    const scaled = { x: o.box.x * 4, y: o.box.y * 4, width: o.box.width * 4, height: o.box.height * 4 };
+    const match = big.objects.find((m) => m.name === o.name && boxIou(m.box, scaled) > 0.8 && Math.abs(m.score - o.score) < 0.1);
+    assert.ok(match, `${o.name} ${o.score} ${JSON.stringify(scaled)} not in ${JSON.stringify(big.objects)}`);
+  }
+});
+
+test('shrinkOnLoad: within maxSide, then as small as keeps both sides at least 2x minSide; JPEG only', () => {
+  assert.equal(shrinkOnLoad('jpeg', 4032, 3024, 2048), 2, 'a 12 MP photo within 2048: 1/2');
+  assert.equal(shrinkOnLoad('jpeg', 4032, 3024, 2048, 512), 2, '1/4 would leave 756 < 1024');
+  assert.equal(shrinkOnLoad('jpeg', 6000, 4000, 2048, 416), 4);
+  assert.equal(shrinkOnLoad('jpeg', 6000, 4000, 2048, 112), 8);
+  assert.equal(shrinkOnLoad('jpeg', 1352, 900, 2048, 416), 1, 'the kite fixture stays as stored');
+  assert.equal(shrinkOnLoad('jpeg', 20000, 14000, 2048), 0, 'beyond 1/8: the caller resizes');
+  assert.equal(shrinkOnLoad('png', 1352, 900, 2048, 112), 1);
+  assert.equal(shrinkOnLoad('png', 4032, 3024, 2048), 0);
 });
 
 test('EXIF-orientation fixtures: the detection away from the digit in the middle keeps its box in every twin', async () => {

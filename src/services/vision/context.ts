@@ -17,6 +17,12 @@ export const decodeSize = { maxSide: 2048, frameSide: 512 } as const;
 export interface ContextDeps {
   /** Runs CPU-heavy image work within the shared core budget. */
   cpu<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * The largest input side of the models this request runs, when all of them take a fixed size: a large JPEG
+   * is then decoded at a DCT scale that keeps at least this many pixels on both sides (decodeForModels).
+   * Absent: as stored, up to maxSide (faces crop from the full resolution).
+   */
+  modelSide?: number;
 }
 
 /**
@@ -35,7 +41,7 @@ export class ImageContext {
   decoded(): Promise<DecodedImage> {
     this.decodedImage ??= this.deps.cpu(() => {
       modelDecodes.inc({ frames: '1' });
-      return decodeForModels(this.probe, decodeSize.maxSide);
+      return decodeForModels(this.probe, decodeSize.maxSide, this.deps.modelSide);
     });
     return this.decodedImage;
   }

@@ -11,8 +11,9 @@ import { computeLabels, type LabelsResult } from './labels.js';
 import { computeModeration, type ModerationPolicy, type ModerationResult } from './moderation.js';
 import { computeObjects, type ObjectsResult } from './objects.js';
 import type { CoreBudget } from '../cpu-budget.js';
+import { detectorIds } from '../../inference/models/object-detector.js';
 import {
-  AnalyzeParams, LabelsParams, ModerationParams, ObjectsParams,
+  AnalyzeParams, LabelsParams, ModerationParams, ObjectsParams, defaults, moderationModels,
   type AnalyzeRequest, type FeatureName, type LabelsRequest, type ModerationRequest, type ObjectsRequest,
 } from './params.js';
 
@@ -56,21 +57,38 @@ export class VisionService {
     };
   }
 
-  private async open(source: ImageSource, opts: CallOptions): Promise<ImageContext> {
+  /** `models`: the ids the call runs, when known (their input size bounds the decode); absent: full size. */
+  private async open(source: ImageSource, opts: CallOptions, models?: readonly string[]): Promise<ImageContext> {
     const probe = await openImageSource(source, this.opts, opts.signal);
     const { budget, threadsPerImage = 1 } = this.opts;
-    return new ImageContext(probe, { cpu: (fn) => (budget ? budget.run(threadsPerImage, fn) : fn()) });
+    return new ImageContext(probe, { cpu: (fn) => (budget ? budget.run(threadsPerImage, fn) : fn()), modelSide: models && this.modelSide(models) });
+  }
+
+  /** The largest input side of these models; undefined when one of them takes any size. */
+  private modelSide(ids: readonly string[]): number | undefined {
+    let side = 0;
+    for (const id of ids) {
+      const size = this.opts.runtime.entry(id).input.size;
+      if (!size) return undefined;
+      side = Math.max(side, ...size);
+    }
+    return side;
+  }
+
+  /** Every model objects, labels and moderation may run: labels and analyze decode for all of them. */
+  private get visionModels(): string[] {
+    return [...detectorIds, ...moderationModels, ...this.classifiers.map((c) => c.id)];
   }
 
   async objects(source: ImageSource, fields: unknown, opts: CallOptions = {}): Promise<ObjectsResult> {
     const req = validate<ObjectsRequest>(ObjectsParams, fields ?? {}, '', { coerce: opts.coerce ?? false });
-    return computeObjects(await this.open(source, opts), this.opts.runtime, req);
+    return computeObjects(await this.open(source, opts, [req.model ?? defaults.objects.model]), this.opts.runtime, req);
   }
 
   /** objects(), plus the image with the boxes drawn (the CLI's detect --draw), from the same probe. */
   async objectsDrawn(source: ImageSource, fields: unknown, format: 'jpeg' | 'png' | 'webp', opts: CallOptions = {}): Promise<{ result: ObjectsResult; image: Buffer }> {
     const req = validate<ObjectsRequest>(ObjectsParams, fields ?? {}, '', { coerce: opts.coerce ?? false });
-    const ctx = await this.open(source, opts);
+    const ctx = await this.open(source, opts, [req.model ?? defaults.objects.model]);
     const result = await computeObjects(ctx, this.opts.runtime, req);
     const boxes = result.objects.map((o) => ({ label: `${o.name} ${Math.round(o.score * 100)}%`, box: o.box }));
     const image = await ctx.cpuWork(() => drawMarkings(ctx.probe, boxes, format));
@@ -79,12 +97,12 @@ export class VisionService {
 
   async moderation(source: ImageSource, fields: unknown, opts: CallOptions = {}): Promise<ModerationResult> {
     const req = validate<ModerationRequest>(ModerationParams, fields ?? {}, '', { coerce: opts.coerce ?? false });
-    return computeModeration(await this.open(source, opts), this.opts.runtime, this.opts.moderation, req);
+    return computeModeration(await this.open(source, opts, [req.model ?? defaults.moderation.model]), this.opts.runtime, this.opts.moderation, req);
   }
 
   async labels(source: ImageSource, fields: unknown, opts: CallOptions = {}): Promise<LabelsResult> {
     const req = validate<LabelsRequest>(LabelsParams, fields ?? {}, '', { coerce: opts.coerce ?? false });
-    return computeLabels(await this.open(source, opts), { runtime: this.opts.runtime, policy: this.opts.moderation, classifiers: this.classifiers }, req);
+    return computeLabels(await this.open(source, opts, this.visionModels), { runtime: this.opts.runtime, policy: this.opts.moderation, classifiers: this.classifiers }, req);
   }
 
   /**
@@ -99,7 +117,8 @@ export class VisionService {
         throw validateError(key, wanted);
       }
     }
-    const ctx = await this.open(source, opts);
+    // Faces (and any other registered feature) crop from the full resolution.
+    const ctx = await this.open(source, opts, wanted.every((f) => f === 'objects' || f === 'labels' || f === 'moderation') ? this.visionModels : undefined);
     const parts = await Promise.all(wanted.map((name) => this.features[name]!(ctx, (req as Record<string, unknown>)[name] as Record<string, unknown> | undefined)));
     const result: Record<string, unknown> = {};
     wanted.forEach((name, i) => { result[name] = parts[i]; });
