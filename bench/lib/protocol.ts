@@ -67,6 +67,13 @@ export interface Job {
   optLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
+/** ORT side: the server's worker pool (lanes single-threaded workers) at each batch size. */
+export interface PoolResult {
+  lanes: number;
+  threads: number;
+  sweep: BatchTiming[];
+}
+
 export interface SideResult {
   side: 'tfjs' | 'ort';
   loadMs: number;
@@ -74,6 +81,8 @@ export interface SideResult {
   latency: Record<string, Timing>;
   /** The batch sweep (ORT: with the most threads). */
   sweep: BatchTiming[];
+  /** ORT: the same model through the server's worker pool. */
+  pool?: PoolResult;
   outputs: OutputSample[];
   /** RSS after imports, before the model was loaded; the process's peak (maxRSS) after the batch-1 runs and after the batch sweep. */
   baseRssMB: number;
