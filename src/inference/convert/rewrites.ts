@@ -2,6 +2,7 @@ import { expandPRelu, fuseHardSwish } from './activations.js';
 import { padChannels } from './channel-pad.js';
 import type { NodeSpec, TensorValue } from './onnx/proto.js';
 import { foldChannelOpsIntoConvs, foldPadsIntoConvs } from './peephole.js';
+import { halvingResizeAsPool } from './resample.js';
 import { denseOnPooledAsConv, scaleBeforeClip, spatialMeanAsPool, spreadChannelGates, type ShapeOf } from './squeeze-excite.js';
 
 /**
@@ -20,6 +21,7 @@ export function rewriteForOnnxruntime(nodes: NodeSpec[], initializers: Map<strin
   // Again: the scales moved in front of Clips now sit right after their convolutions.
   foldChannelOpsIntoConvs(nodes, initializers);
   spreadChannelGates(nodes, initializers, shapeOf);
+  halvingResizeAsPool(nodes, initializers, shapeOf);
   padChannels(nodes, initializers);
   nameOutputsAtSource(nodes, initializers, outputs);
 }

@@ -62,7 +62,17 @@ function orderNodes(nodes: readonly TfNode[], model: string): TfNode[] {
  * Converts a TF.js graph model to ONNX. Tensors keep TF's NHWC layout in the graph; convolutions and pools
  * are wrapped in transposes that onnxruntime's transpose optimiser cancels between neighbouring layers.
  */
-export function convertGraphModel(json: GraphModelJson, weightData: Uint8Array, model: string, opts: { opset?: number } = {}): ConvertedModel {
+export interface GraphConvertOptions {
+  opset?: number;
+  /**
+   * 'nchw': the converted graph takes its 4-D NHWC image input as NCHW (what preprocessing can write as cheaply),
+   * through a Transpose that onnxruntime cancels against the convolution's own NHWC-to-NCHW transpose: one
+   * pass over the input fewer per run (CenterNet's 512x512: about 1.5 ms).
+   */
+  inputLayout?: 'nhwc' | 'nchw';
+}
+
+export function convertGraphModel(json: GraphModelJson, weightData: Uint8Array, model: string, opts: GraphConvertOptions = {}): ConvertedModel {
   const b = new GraphBuilder();
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   const weights = decodeWeights(specs, weightData, model);
@@ -83,6 +93,14 @@ export function convertGraphModel(json: GraphModelJson, weightData: Uint8Array, 
       const dims = node.attr?.shape?.shape?.dim?.map((d) => (Number(d.size) < 0 ? null : Number(d.size)));
       if (!dims) throw new ConvertError(`model ${model}: input ${node.name} has an unknown rank`);
       const dtype = tfDtype(node.attr?.dtype);
+      if (opts.inputLayout === 'nchw' && dims.length === 4) {
+        const [n, h, w, c] = dims;
+        const nchw = [n!, c!, h!, w!];
+        const x = b.input(node.name, dtype, nchw);
+        values.set(`${node.name}:0`, b.node('Transpose', [x], { perm: [0, 2, 3, 1] }, { dtype, shape: dims }));
+        inputs.push({ name: node.name, dtype, shape: nchw });
+        continue;
+      }
       values.set(`${node.name}:0`, b.input(node.name, dtype, dims));
       inputs.push({ name: node.name, dtype, shape: dims });
       continue;
