@@ -115,3 +115,34 @@ export function expandPRelu(nodes: NodeSpec[], initializers: Map<string, TensorV
   }
   return expanded;
 }
+
+/**
+ * Relu(Concat(a, b, ...)) as Concat(Relu(a), Relu(b), ...) when an input comes straight from a convolution
+ * (through Transposes) that nothing else reads: its Relu fuses into the convolution, and the Relu pass over the
+ * concatenation shrinks to the other inputs (CenterNet's head: a 64-channel convolution output concatenated at
+ * 128x128 before a Relu). Exact: Relu acts element by element.
+ */
+export function reluIntoConcatInputs(nodes: NodeSpec[]): number {
+  const producer = new Map<string, NodeSpec>();
+  for (const n of nodes) for (const o of n.outputs) producer.set(o, n);
+  const uses = consumerCounts(nodes);
+  const fromConv = (name: string): boolean => {
+    let n = producer.get(name);
+    while (n?.opType === 'Transpose' && uses.get(n.inputs[0]!) === 1) n = producer.get(n.inputs[0]!);
+    return n?.opType === 'Conv';
+  };
+  let moved = 0;
+  for (let idx = 0; idx < nodes.length; idx++) {
+    const relu = nodes[idx]!;
+    if (relu.opType !== 'Relu') continue;
+    const concat = producer.get(relu.inputs[0]!);
+    if (concat?.opType !== 'Concat' || uses.get(concat.outputs[0]!) !== 1) continue;
+    if (!concat.inputs.some((i) => uses.get(i) === 1 && fromConv(i))) continue;
+    const relus = concat.inputs.map((input, k): NodeSpec => ({ opType: 'Relu', name: `${relu.name}/${k}`, inputs: [input], outputs: [`${relu.name}/${k}`], attributes: {} }));
+    nodes.splice(nodes.indexOf(concat), 1, ...relus, { ...concat, inputs: relus.map((r) => r.outputs[0]!), outputs: relu.outputs });
+    nodes.splice(nodes.indexOf(relu), 1);
+    moved++;
+    idx = nodes.indexOf(relus[0]!);
+  }
+  return moved;
+}

@@ -1,4 +1,4 @@
-import { expandPRelu, fuseHardSwish } from './activations.js';
+import { expandPRelu, fuseHardSwish, reluIntoConcatInputs } from './activations.js';
 import { padChannels } from './channel-pad.js';
 import type { NodeSpec, TensorValue } from './onnx/proto.js';
 import { foldChannelOpsIntoConvs, foldPadsIntoConvs } from './peephole.js';
@@ -15,6 +15,7 @@ export function rewriteForOnnxruntime(nodes: NodeSpec[], initializers: Map<strin
   foldChannelOpsIntoConvs(nodes, initializers);
   fuseHardSwish(nodes, initializers);
   expandPRelu(nodes, initializers, shapeOf);
+  reluIntoConcatInputs(nodes);
   spatialMeanAsPool(nodes, shapeOf);
   denseOnPooledAsConv(nodes, initializers, shapeOf);
   scaleBeforeClip(nodes, initializers);
