@@ -146,3 +146,46 @@ export function reluIntoConcatInputs(nodes: NodeSpec[]): number {
   }
   return moved;
 }
+
+/**
+ * TF's clip_by_value, Max(Min(x, hi), lo) or Min(Max(x, lo), hi) with scalar bounds, as one Clip, which onnxruntime
+ * fuses into the convolution before it; a Relu in front goes too when lo >= 0 (relu6 as FaceRes exports it:
+ * Relu, Minimum, Maximum). Min and Max have no NCHWc kernels, so each pair cost a Reorder out of the blocked layout
+ * and one back in besides its two passes: FaceRes spent 40% of its time there. Exact for finite x.
+ */
+export function clampAsClip(nodes: NodeSpec[], initializers: Map<string, TensorValue>): number {
+  const producer = new Map<string, NodeSpec>();
+  for (const n of nodes) for (const o of n.outputs) producer.set(o, n);
+  const uses = consumerCounts(nodes);
+  const bound = (n: NodeSpec): { value: number; other: string } | undefined => {
+    if (n.inputs.length !== 2) return undefined;
+    const at = n.inputs.findIndex((i) => scalar(initializers, i) !== undefined);
+    return at < 0 ? undefined : { value: scalar(initializers, n.inputs[at])!, other: n.inputs[1 - at]! };
+  };
+  let rewritten = 0;
+  for (let idx = 0; idx < nodes.length; idx++) {
+    const outer = nodes[idx]!;
+    if (outer.opType !== 'Max' && outer.opType !== 'Min') continue;
+    const b = bound(outer);
+    const inner = b && uses.get(b.other) === 1 ? producer.get(b.other) : undefined;
+    const c = inner && inner.opType === (outer.opType === 'Max' ? 'Min' : 'Max') ? bound(inner) : undefined;
+    if (!b || !inner || !c) continue;
+    const [lo, hi] = outer.opType === 'Max' ? [b.value, c.value] : [c.value, b.value];
+    if (!(lo <= hi)) continue;
+    let x = c.other;
+    const dropped = [inner];
+    const relu = uses.get(x) === 1 ? producer.get(x) : undefined;
+    if (relu?.opType === 'Relu' && lo >= 0) {
+      x = relu.inputs[0]!;
+      dropped.push(relu);
+    }
+    nodes[idx] = {
+      opType: 'Clip', name: outer.name, outputs: outer.outputs, attributes: {},
+      inputs: [x, addFloats(initializers, `${outer.name}/lo`, [], Float32Array.of(lo)), addFloats(initializers, `${outer.name}/hi`, [], Float32Array.of(hi))],
+    };
+    for (const d of dropped) nodes.splice(nodes.indexOf(d), 1);
+    idx -= dropped.length;
+    rewritten++;
+  }
+  return rewritten;
+}

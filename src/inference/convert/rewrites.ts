@@ -1,4 +1,4 @@
-import { expandPRelu, fuseHardSwish, reluIntoConcatInputs } from './activations.js';
+import { clampAsClip, expandPRelu, fuseHardSwish, reluIntoConcatInputs } from './activations.js';
 import { padChannels } from './channel-pad.js';
 import type { NodeSpec, TensorValue } from './onnx/proto.js';
 import { foldChannelOpsIntoConvs, foldPadsIntoConvs } from './peephole.js';
@@ -14,6 +14,7 @@ export function rewriteForOnnxruntime(nodes: NodeSpec[], initializers: Map<strin
   foldPadsIntoConvs(nodes, initializers);
   foldChannelOpsIntoConvs(nodes, initializers);
   fuseHardSwish(nodes, initializers);
+  clampAsClip(nodes, initializers);
   expandPRelu(nodes, initializers, shapeOf);
   reluIntoConcatInputs(nodes);
   spatialMeanAsPool(nodes, shapeOf);
