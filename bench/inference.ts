@@ -177,7 +177,8 @@ function photosFor(entry: ModelEntry): string[] {
   return files.map((f) => path.join(dir, f));
 }
 
-interface Inputs { images: Float32Array; perImage: number; shape: number[]; photos: string[]; size: [number, number] }
+/** `tfjs`: the same images in NHWC for a model whose converted graph takes NCHW where TF.js takes NHWC. */
+interface Inputs { images: Float32Array; perImage: number; shape: number[]; photos: string[]; size: [number, number]; tfjs?: { images: Float32Array; shape: number[] } }
 
 /** maxBatch photos, resized (fill) to the model's input, mapped to its range, in its layout. */
 async function prepareInputs(entry: ModelEntry, converted: ConvertedModel, maxBatch: number, notes: string[]): Promise<Inputs> {
@@ -195,6 +196,7 @@ async function prepareInputs(entry: ModelEntry, converted: ConvertedModel, maxBa
   const photos = Array.from({ length: maxBatch }, (_, i) => all[i % all.length]!);
   const perImage = h * w * c;
   const images = new Float32Array(perImage * maxBatch);
+  const tfjsImages = nchw && converted.inputs[0]?.fromNhwc ? new Float32Array(perImage * maxBatch) : undefined;
   const [lo, hi] = spec.range;
   const scale = (hi - lo) / 255;
   for (let b = 0; b < maxBatch; b++) {
@@ -203,8 +205,12 @@ async function prepareInputs(entry: ModelEntry, converted: ConvertedModel, maxBa
     const out = images.subarray(b * perImage, (b + 1) * perImage);
     if (!nchw) for (let i = 0; i < perImage; i++) out[i] = raw[i]! * scale + lo;
     else for (let i = 0; i < h * w; i++) for (let k = 0; k < c; k++) out[k * h * w + i] = raw[i * c + k]! * scale + lo;
+    if (tfjsImages) for (let i = 0; i < perImage; i++) tfjsImages[b * perImage + i] = raw[i]! * scale + lo;
   }
-  return { images, perImage, shape: nchw ? [1, c, h, w] : [1, h, w, c], photos: [...new Set(photos)], size: [h, w] };
+  return {
+    images, perImage, shape: nchw ? [1, c, h, w] : [1, h, w, c], photos: [...new Set(photos)], size: [h, w],
+    ...(tfjsImages && { tfjs: { images: tfjsImages, shape: [1, h, w, c] } }),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -320,7 +326,7 @@ async function benchModel(entry: ModelEntry, converted: ConvertedModel, convertM
   const common = { id: entry.id, source: { format: entry.source.format, file }, images: inputs.images, perImage: inputs.perImage, shape: inputs.shape, batches, measure: opts.measure };
 
   log(`  ${entry.id}: TF.js wasm ...`);
-  const tfjs = await runWorker({ ...common, side: 'tfjs', threads: [1], profileRuns: 0 }, opts.idleWait);
+  const tfjs = await runWorker({ ...common, ...inputs.tfjs, side: 'tfjs', threads: [1], profileRuns: 0 }, opts.idleWait);
   if (tfjs.error) log(`  ${entry.id}: TF.js side failed: ${tfjs.error.split('\n')[0]}`);
   log(`  ${entry.id}: onnxruntime-node ...`);
   const optimizedPath = path.join(dir, `${entry.id}.optimized.onnx`);

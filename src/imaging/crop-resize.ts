@@ -7,13 +7,15 @@ export interface Pixels { data: Uint8Array; width: number; height: number; chann
 export interface PixelBox { x1: number; y1: number; x2: number; y2: number }
 
 /**
- * Values 0..255 times `scale` (a model's 0..1 range in the same pass), as floats, HWC, with the image's channel
- * count. It runs on the request's thread for every face crop, so the per-column sampling positions are worked
- * out once rather than once per output pixel.
+ * Values 0..255 times `scale` (a model's 0..1 range in the same pass), as floats, HWC (or CHW, one plane per
+ * channel, for a model that takes NCHW), with the image's channel count. It runs on the request's thread for
+ * every face crop, so the per-column sampling positions are worked out once rather than once per output pixel.
  */
-export function cropAndResize(img: Pixels, box: PixelBox, outW: number, outH: number, scale = 1): Float32Array {
+export function cropAndResize(img: Pixels, box: PixelBox, outW: number, outH: number, scale = 1, layout: 'hwc' | 'chw' = 'hwc'): Float32Array {
   const { data, width, height, channels: c } = img;
   const out = new Float32Array(outW * outH * c);
+  // Where output pixel p's channel ch goes: p * pixelStep + ch * channelStep.
+  const [pixelStep, channelStep] = layout === 'hwc' ? [c, 1] : [1, outW * outH];
   // TF maps normalised box edges onto pixel centres 0..size-1; human normalises by size, so do the same.
   const y1 = (box.y1 / height) * (height - 1);
   const y2 = (box.y2 / height) * (height - 1);
@@ -43,8 +45,8 @@ export function cropAndResize(img: Pixels, box: PixelBox, outW: number, outH: nu
     const top = y0 * width * c;
     const bottom = Math.min(height - 1, y0 + 1) * width * c;
     const fy = y - y0;
-    let o = oy * outW * c;
-    for (let ox = 0; ox < outW; ox++, o += c) {
+    let o = oy * outW * pixelStep;
+    for (let ox = 0; ox < outW; ox++, o += pixelStep) {
       const l = left[ox]!;
       if (l < 0) continue;
       const r = right[ox]!;
@@ -56,7 +58,7 @@ export function cropAndResize(img: Pixels, box: PixelBox, outW: number, outH: nu
         const br = data[bottom + r + ch]!;
         const t = tl + (tr - tl) * fx;
         const b = bl + (br - bl) * fx;
-        out[o + ch] = (t + (b - t) * fy) * scale;
+        out[o + ch * channelStep] = (t + (b - t) * fy) * scale;
       }
     }
   }

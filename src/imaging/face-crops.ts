@@ -17,17 +17,19 @@ export function faceInputSize(kind: FaceModelInput): number {
   return sizes[kind];
 }
 
-export function faceInput(img: RgbImage, box: PixelBox, kind: FaceModelInput): { data: Float32Array; dims: number[] } {
+/** `layout`: the model's input layout (registry); the grey inputs have one channel, where both are the same. */
+export function faceInput(img: RgbImage, box: PixelBox, kind: FaceModelInput, layout: 'nhwc' | 'nchw' = 'nhwc'): { data: Float32Array; dims: number[] } {
   const side = sizes[kind];
   const grey = kind === 'emotion' || kind === 'quality';
-  const rgb = cropAndResize({ data: img.data, width: img.width, height: img.height, channels: 3 }, box, side, side, grey || kind === 'faceres' ? 1 : 1 / 255);
+  const planar = layout === 'nchw' && !grey;
+  const rgb = cropAndResize({ data: img.data, width: img.width, height: img.height, channels: 3 }, box, side, side, grey || kind === 'faceres' ? 1 : 1 / 255, planar ? 'chw' : 'hwc');
   if (grey) {
     const out = new Float32Array(side * side);
     for (let i = 0, p = 0; p < out.length; p++, i += 3) {
       const g = rgb[i]! * 0.2989 + rgb[i + 1]! * 0.587 + rgb[i + 2]! * 0.114;
       out[p] = kind === 'emotion' ? (g / 255 - 0.5) * 2 : g;
     }
-    return { data: out, dims: [1, side, side, 1] };
+    return { data: out, dims: layout === 'nchw' ? [1, 1, side, side] : [1, side, side, 1] };
   }
-  return { data: rgb, dims: [1, side, side, 3] };
+  return { data: rgb, dims: planar ? [1, 3, side, side] : [1, side, side, 3] };
 }

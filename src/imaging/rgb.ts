@@ -35,7 +35,7 @@ export interface Square { x: number; y: number; size: number }
  * the image are black, so the whole image can be letterboxed into one square. The black border is written while
  * converting to floats rather than by sharp's extend, which cost more than the resize itself (1.2 ms a pass).
  */
-export async function squareTensor(img: RgbImage, sq: Square, out: number, range: [number, number]): Promise<Float32Array> {
+export async function squareTensor(img: RgbImage, sq: Square, out: number, range: [number, number], layout: 'nhwc' | 'nchw' = 'nhwc'): Promise<Float32Array> {
   const left = Math.max(0, Math.round(sq.x));
   const top = Math.max(0, Math.round(sq.y));
   const right = Math.min(img.width, Math.round(sq.x + sq.size));
@@ -52,6 +52,19 @@ export async function squareTensor(img: RgbImage, sq: Square, out: number, range
   const scale = (max - min) / 255;
   const tensor = new Float32Array(out * out * 3);
   if (w < out || h < out) tensor.fill(min);
+  if (layout === 'nchw') {
+    const plane = out * out;
+    for (let y = 0; y < h; y++) {
+      let from = y * w * 3;
+      const to = (y + padTop) * out + padLeft;
+      for (let x = 0; x < w; x++, from += 3) {
+        tensor[to + x] = raw[from]! * scale + min;
+        tensor[plane + to + x] = raw[from + 1]! * scale + min;
+        tensor[2 * plane + to + x] = raw[from + 2]! * scale + min;
+      }
+    }
+    return tensor;
+  }
   for (let y = 0; y < h; y++) {
     const from = y * w * 3;
     const to = ((y + padTop) * out + padLeft) * 3;

@@ -44,15 +44,18 @@ const humanNote = 'trained upstream as credited in the @vladmandic/human documen
 // BlazeFace reads RGB mapped to -1..1 and the oarriaga classifiers grey mapped to -1..1 (@vladmandic/human's
 // preprocessing, read from its source: these weights were used that way).
 const pm1 = [-1, 1] as [number, number];
+// BlazeFace, FaceMesh and CenterNet take NCHW in their converted graphs, which preprocessing writes as cheaply as
+// NHWC, and which spares onnxruntime a transpose of the input a run (src/inference/convert/graph/convert.ts).
+// TF.js takes them NHWC.
 const rgb01 = (size: [number, number] | null, batch: InputSpec['batch'] = 'dynamic'): InputSpec => ({ size, layout: 'nhwc', channels: 3, range: [0, 1], batch });
 
 export const emotions = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 export const nsfwClasses = ['drawing', 'hentai', 'neutral', 'porn', 'sexy'];
 
 export const builtinModels: ModelEntry[] = [
-  { id: 'blazeface', task: 'face-detection', description: 'BlazeFace short-range detector, 256x256 (MediaPipe)', source: human('blazeface'), upstream: 'Google MediaPipe BlazeFace (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0 (MediaPipe)', input: { ...rgb01([256, 256], 'fixed'), range: pm1 }, outputs: {} },
+  { id: 'blazeface', task: 'face-detection', description: 'BlazeFace short-range detector, 256x256 (MediaPipe)', source: human('blazeface'), upstream: 'Google MediaPipe BlazeFace (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0 (MediaPipe)', input: { ...rgb01([256, 256], 'fixed'), layout: 'nchw', range: pm1 }, outputs: {} },
   { id: 'blazeface-back', task: 'face-detection', description: 'BlazeFace full-range ("back camera") detector, 256x256', source: human('blazeface-back'), upstream: 'Google MediaPipe BlazeFace (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0 (MediaPipe)', input: { ...rgb01([256, 256], 'fixed'), range: pm1 }, outputs: {} },
-  { id: 'facemesh', task: 'face-landmarks', description: 'FaceMesh 468 landmarks on a 192x192 face crop', source: human('facemesh'), upstream: 'Google MediaPipe FaceMesh (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0 (MediaPipe)', input: rgb01([192, 192]), outputs: {} },
+  { id: 'facemesh', task: 'face-landmarks', description: 'FaceMesh 468 landmarks on a 192x192 face crop', source: human('facemesh'), upstream: 'Google MediaPipe FaceMesh (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0 (MediaPipe)', input: { ...rgb01([192, 192]), layout: 'nchw' }, outputs: {} },
   { id: 'iris', task: 'face-landmarks', description: 'Iris landmarks on a 64x64 eye crop', source: human('iris'), upstream: 'Google MediaPipe Iris (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0 (MediaPipe)', input: rgb01([64, 64]), outputs: {} },
   { id: 'faceres', task: 'face-descriptor', description: 'FaceRes: 1024-d face descriptor plus age and gender, 224x224 face crop', source: human('faceres'), upstream: humanNote, licence: 'MIT', input: { ...rgb01([224, 224]), range: [0, 255] }, outputs: {} },
   { id: 'faceres-deep', task: 'face-descriptor', description: 'FaceRes deep variant: face descriptor plus age and gender', source: human('faceres-deep'), upstream: humanNote, licence: 'MIT', input: { ...rgb01([224, 224]), range: [0, 255] }, outputs: {} },
@@ -63,7 +66,7 @@ export const builtinModels: ModelEntry[] = [
   { id: 'gear', task: 'face-attribute', description: 'GEAR age, gender and race, 198x198 face crop', source: human('gear'), upstream: humanNote, licence: 'MIT (package)', input: rgb01([198, 198]), outputs: {} },
   { id: 'antispoof', task: 'face-antispoof', description: 'Real vs. spoofed (photo of a photo) face, 128x128', source: human('antispoof'), upstream: humanNote, licence: 'MIT (package)', input: rgb01([128, 128]), outputs: {} },
   { id: 'liveness', task: 'face-antispoof', description: 'Liveness score, 32x32 face crop', source: human('liveness'), upstream: humanNote, licence: 'MIT (package)', input: rgb01([32, 32]), outputs: {} },
-  { id: 'centernet', task: 'object-detection', description: 'CenterNet COCO-80 detector, 512x512', source: human('centernet'), upstream: 'CenterNet (MIT); ' + humanNote, licence: 'MIT', input: { ...rgb01([512, 512], 'fixed'), range: [0, 255] }, outputs: {}, fetch: ['tower_0/detections'] },
+  { id: 'centernet', task: 'object-detection', description: 'CenterNet COCO-80 detector, 512x512', source: human('centernet'), upstream: 'CenterNet (MIT); ' + humanNote, licence: 'MIT', input: { ...rgb01([512, 512], 'fixed'), layout: 'nchw', range: [0, 255] }, outputs: {}, fetch: ['tower_0/detections'] },
   { id: 'nanodet', task: 'object-detection', description: 'NanoDet COCO-80 detector, 416x416 NCHW', source: human('nanodet'), upstream: 'RangiLyu/nanodet (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0 (NanoDet)', input: { size: [416, 416], layout: 'nchw', channels: 3, range: [0, 1], batch: 'fixed' }, outputs: {} },
   { id: 'selfie', task: 'segmentation', description: 'MediaPipe selfie segmentation, 256x256', source: human('selfie'), upstream: 'Google MediaPipe Selfie Segmentation (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0 (MediaPipe)', input: rgb01([256, 256], 'fixed'), outputs: {} },
   { id: 'meet', task: 'segmentation', description: 'Google Meet background segmentation, 144x256', source: human('meet'), upstream: 'Google Meet segmentation (Apache-2.0); ' + humanNote, licence: 'MIT (package), Apache-2.0', input: rgb01([144, 256], 'fixed'), outputs: {} },

@@ -7,6 +7,7 @@ import { faceCropBox, keypointLandmarks, meshBox, meshLandmarks, meshToImage, ty
 import { iou, nms, overlapOfSmaller } from '../inference/models/face/nms.js';
 import { poseFromKeypoints, poseFromMesh, type Pose } from '../inference/models/face/pose.js';
 import { faceQuality, type Quality } from '../inference/models/face/quality.js';
+import { builtinModels } from '../inference/registry.js';
 import { detectorSquares, touchesInnerEdge, zoomedOutSquare, type Square } from '../inference/models/face/tiles.js';
 import type { TensorData } from '../inference/runtime.js';
 import { AppError } from '../errors/app-error.js';
@@ -61,6 +62,10 @@ export interface FaceDetectResult {
 /** Detector model, its input side, the IoU that merges overlapping detections, the mesh score that confirms a face. */
 export const detectorModel = 'blazeface';
 const detectorSize = 256;
+/** The layout each model's converted graph takes (the registry's; BlazeFace and FaceMesh take NCHW). */
+const layoutOf = (id: string) => builtinModels.find((m) => m.id === id)?.input.layout ?? 'nhwc';
+const detectorLayout = layoutOf(detectorModel);
+const meshLayout = layoutOf('facemesh');
 const nmsIou = 0.3;
 const nmsContainment = 0.6;
 const meshMinScore = 0.8;
@@ -157,8 +162,9 @@ export class FaceService {
   private async candidates(img: RgbImage, squares: readonly Square[], minScore: number): Promise<Candidate[]> {
     const all: Candidate[] = [];
     for (const sq of squares) {
-      const data = await this.cpu(() => squareTensor(img, sq, detectorSize, [-1, 1]));
-      const out = await this.models.run(detectorModel, { data, dims: [1, detectorSize, detectorSize, 3] });
+      const data = await this.cpu(() => squareTensor(img, sq, detectorSize, [-1, 1], detectorLayout));
+      const dims = detectorLayout === 'nchw' ? [1, 3, detectorSize, detectorSize] : [1, detectorSize, detectorSize, 3];
+      const out = await this.models.run(detectorModel, { data, dims });
       const k = sq.size / detectorSize;
       for (const c of decodeBlazeface(assembleOutputs(out), this.anchors, minScore)) {
         const box = { x1: sq.x + c.box.x1 * k, y1: sq.y + c.box.y1 * k, x2: sq.x + c.box.x2 * k, y2: sq.y + c.box.y2 * k };
@@ -175,7 +181,7 @@ export class FaceService {
    */
   private async confirm(img: RgbImage, c: Candidate): Promise<Found | undefined> {
     const crop = faceCropBox(c.box);
-    const out = await this.models.run('facemesh', faceInput(img, crop, 'facemesh'));
+    const out = await this.models.run('facemesh', faceInput(img, crop, 'facemesh', meshLayout));
     const tensors = Object.values(out);
     const score = tensors.find((t) => t.dims.at(-1) === 1)?.data[0] ?? 0;
     const raw = tensors.find((t) => t.dims.at(-1) === 1404)?.data;

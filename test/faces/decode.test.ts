@@ -156,6 +156,16 @@ test('cropAndResize: the whole image at its own size is itself; outside the imag
   assert.equal(mid[4], 25, 'centre is the bilinear mean');
 });
 
+test('cropAndResize: CHW holds the same samples as HWC, one plane per channel', () => {
+  // 2x2 RGB: pixel p has channels (p+1, 10(p+1), 100(p+1)) in HWC order.
+  const img = { data: Uint8Array.from([1, 10, 100, 2, 20, 200, 3, 30, 30, 4, 40, 40]), width: 2, height: 2, channels: 3 };
+  const box = { x1: 0, y1: 0, x2: 2, y2: 2 };
+  assert.deepEqual([...cropAndResize(img, box, 2, 2, 1, 'chw')], [1, 2, 3, 4, 10, 20, 30, 40, 100, 200, 30, 40]);
+  const hwc = cropAndResize(img, { x1: -1, y1: 0, x2: 2, y2: 2 }, 3, 3, 0.5);
+  const chw = cropAndResize(img, { x1: -1, y1: 0, x2: 2, y2: 2 }, 3, 3, 0.5, 'chw');
+  for (let p = 0; p < 9; p++) for (let c = 0; c < 3; c++) assert.equal(chw[c * 9 + p], hwc[p * 3 + c], `pixel ${p} channel ${c}`);
+});
+
 test('segmentation decoding: selfie probabilities to 0..255; meet softmax of person over background', () => {
   const selfie = decodeSegmentation([0, 0.5, 1, 0.25], [1, 2, 2, 1]);
   assert.deepEqual([...selfie.data], [0, 128, 255, 64]);

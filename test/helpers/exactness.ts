@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { convertGraphModel, type ConvertedModel } from '../../src/inference/convert/graph/convert.js';
+import { builtinModels } from '../../src/inference/registry.js';
 import type { GraphModelJson } from '../../src/inference/convert/graph/tf-types.js';
 import { fixture } from './fixtures.js';
 import { loadTfGraph, readHumanModel, relativeL2, runTfGraph } from './tfjs-reference.js';
@@ -24,15 +25,21 @@ export async function photoInput(path: string, shape: readonly (number | null)[]
 
 export interface ExactnessResult { converted: ConvertedModel; errors: Record<string, number> }
 
-/** Converts a human-models graph model, runs it on onnxruntime and TF.js wasm, returns relative L2 per output. */
+/**
+ * Converts a human-models graph model (in the input layout the registry serves it with, if it has an entry),
+ * runs it on onnxruntime and TF.js wasm, returns relative L2 per output.
+ */
 export async function compareHumanModel(id: string, imagePath: string, opts: { scale?: number } = {}): Promise<ExactnessResult> {
   const { json, weights } = readHumanModel(id);
-  const converted = convertGraphModel(json, weights, id);
+  const converted = convertGraphModel(json, weights, id, { inputLayout: builtinModels.find((m) => m.id === id)?.input.layout });
   const input = converted.inputs[0]!;
-  const nchw = input.shape.length === 4 && input.shape[1] === 3 && input.shape[3] !== 3;
-  const x = await photoInput(imagePath, input.shape, { ...opts, nchw });
+  // TF.js's own layout: NHWC where the converted graph took it over as NCHW.
+  const tfShape = input.fromNhwc ? [input.shape[0]!, input.shape[2]!, input.shape[3]!, input.shape[1]!] : input.shape;
+  const nchw = tfShape.length === 4 && tfShape[1] === 3 && tfShape[3] !== 3;
+  const x = await photoInput(imagePath, tfShape, { ...opts, nchw });
   const session = await ort.InferenceSession.create(converted.onnx);
-  const ours = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', x.data, x.shape) });
+  const ourX = input.fromNhwc ? await photoInput(imagePath, input.shape, { ...opts, nchw: true }) : x;
+  const ours = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', ourX.data, ourX.shape) });
   const reference = await runTfGraph(await loadTfGraph(json, weights), x.data, x.shape);
   const errors: Record<string, number> = {};
   for (const [name, ref] of reference) {

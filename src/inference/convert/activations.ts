@@ -73,10 +73,12 @@ export function fuseHardSwish(nodes: NodeSpec[], initializers: Map<string, Tenso
 }
 
 /**
- * PRelu with per-channel slopes a, as relu(x) - a * relu(-x): a Relu, a 1x1 depthwise convolution by -1 with a
- * fused Relu, and a 1x1 depthwise convolution by -a that onnxruntime sums into the first Relu's output. All three
- * run in NCHWc, where PRelu does not (and its CPU kernel is slow besides: half of FaceMesh's time went to it).
- * Exact whatever the signs of a: for x >= 0 the result is x + (-a) * 0, for x < 0 it is 0 + (-a) * (-x).
+ * PRelu with per-channel slopes a, as x + (1 - a) * relu(-x): a 1x1 depthwise convolution by -1 with a fused Relu,
+ * and a 1x1 depthwise convolution by 1 - a that onnxruntime sums into x. Both run in NCHWc, where PRelu does not
+ * (and its CPU kernel is slow besides: half of FaceMesh's time went to it). Exact whatever the signs of a: for
+ * x >= 0 the result is x + (1 - a) * 0, for x < 0 it is x + (1 - a) * (-x) = a * x. The form
+ * relu(x) - a * relu(-x) was one more pass: its Relu(x) could not fuse into x's convolution, which x's other
+ * reader needs unactivated (FaceMesh: 28 Relus, 12% of its time).
  */
 export function expandPRelu(nodes: NodeSpec[], initializers: Map<string, TensorValue>, shapeOf: ShapeOf): number {
   let expanded = 0;
@@ -102,15 +104,88 @@ export function expandPRelu(nodes: NodeSpec[], initializers: Map<string, TensorV
     }
     const result = nchw ? n.outputs[0]! : `${base}/out_nchw`;
     added.push(
-      { opType: 'Relu', name: `${base}/pos`, inputs: [input], outputs: [`${base}/pos`], attributes: {} },
       channelScale(initializers, `${base}/negate`, input, `${base}/neg_pre`, new Float32Array(a.length).fill(-1)),
       { opType: 'Relu', name: `${base}/neg`, inputs: [`${base}/neg_pre`], outputs: [`${base}/neg`], attributes: {} },
-      channelScale(initializers, `${base}/slope`, `${base}/neg`, `${base}/scaled`, a.map((v) => -v)),
-      { opType: 'Add', name: `${base}/sum`, inputs: [`${base}/scaled`, `${base}/pos`], outputs: [result], attributes: {} },
+      channelScale(initializers, `${base}/slope`, `${base}/neg`, `${base}/scaled`, a.map((v) => 1 - v)),
+      { opType: 'Add', name: `${base}/sum`, inputs: [`${base}/scaled`, input], outputs: [result], attributes: {} },
     );
     if (!nchw) added.push(transposeNode(result, n.outputs[0]!, TO_NHWC));
     idx = replaceNode(nodes, idx, added);
     expanded++;
   }
   return expanded;
+}
+
+/**
+ * Relu(Concat(a, b, ...)) as Concat(Relu(a), Relu(b), ...) when an input comes straight from a convolution
+ * (through Transposes) that nothing else reads: its Relu fuses into the convolution, and the Relu pass over the
+ * concatenation shrinks to the other inputs (CenterNet's head: a 64-channel convolution output concatenated at
+ * 128x128 before a Relu). Exact: Relu acts element by element.
+ */
+export function reluIntoConcatInputs(nodes: NodeSpec[]): number {
+  const producer = new Map<string, NodeSpec>();
+  for (const n of nodes) for (const o of n.outputs) producer.set(o, n);
+  const uses = consumerCounts(nodes);
+  const fromConv = (name: string): boolean => {
+    let n = producer.get(name);
+    while (n?.opType === 'Transpose' && uses.get(n.inputs[0]!) === 1) n = producer.get(n.inputs[0]!);
+    return n?.opType === 'Conv';
+  };
+  let moved = 0;
+  for (let idx = 0; idx < nodes.length; idx++) {
+    const relu = nodes[idx]!;
+    if (relu.opType !== 'Relu') continue;
+    const concat = producer.get(relu.inputs[0]!);
+    if (concat?.opType !== 'Concat' || uses.get(concat.outputs[0]!) !== 1) continue;
+    if (!concat.inputs.some((i) => uses.get(i) === 1 && fromConv(i))) continue;
+    const relus = concat.inputs.map((input, k): NodeSpec => ({ opType: 'Relu', name: `${relu.name}/${k}`, inputs: [input], outputs: [`${relu.name}/${k}`], attributes: {} }));
+    nodes.splice(nodes.indexOf(concat), 1, ...relus, { ...concat, inputs: relus.map((r) => r.outputs[0]!), outputs: relu.outputs });
+    nodes.splice(nodes.indexOf(relu), 1);
+    moved++;
+    idx = nodes.indexOf(relus[0]!);
+  }
+  return moved;
+}
+
+/**
+ * TF's clip_by_value, Max(Min(x, hi), lo) or Min(Max(x, lo), hi) with scalar bounds, as one Clip, which onnxruntime
+ * fuses into the convolution before it; a Relu in front goes too when lo >= 0 (relu6 as FaceRes exports it:
+ * Relu, Minimum, Maximum). Min and Max have no NCHWc kernels, so each pair cost a Reorder out of the blocked layout
+ * and one back in besides its two passes: FaceRes spent 40% of its time there. Exact for finite x.
+ */
+export function clampAsClip(nodes: NodeSpec[], initializers: Map<string, TensorValue>): number {
+  const producer = new Map<string, NodeSpec>();
+  for (const n of nodes) for (const o of n.outputs) producer.set(o, n);
+  const uses = consumerCounts(nodes);
+  const bound = (n: NodeSpec): { value: number; other: string } | undefined => {
+    if (n.inputs.length !== 2) return undefined;
+    const at = n.inputs.findIndex((i) => scalar(initializers, i) !== undefined);
+    return at < 0 ? undefined : { value: scalar(initializers, n.inputs[at])!, other: n.inputs[1 - at]! };
+  };
+  let rewritten = 0;
+  for (let idx = 0; idx < nodes.length; idx++) {
+    const outer = nodes[idx]!;
+    if (outer.opType !== 'Max' && outer.opType !== 'Min') continue;
+    const b = bound(outer);
+    const inner = b && uses.get(b.other) === 1 ? producer.get(b.other) : undefined;
+    const c = inner && inner.opType === (outer.opType === 'Max' ? 'Min' : 'Max') ? bound(inner) : undefined;
+    if (!b || !inner || !c) continue;
+    const [lo, hi] = outer.opType === 'Max' ? [b.value, c.value] : [c.value, b.value];
+    if (!(lo <= hi)) continue;
+    let x = c.other;
+    const dropped = [inner];
+    const relu = uses.get(x) === 1 ? producer.get(x) : undefined;
+    if (relu?.opType === 'Relu' && lo >= 0) {
+      x = relu.inputs[0]!;
+      dropped.push(relu);
+    }
+    nodes[idx] = {
+      opType: 'Clip', name: outer.name, outputs: outer.outputs, attributes: {},
+      inputs: [x, addFloats(initializers, `${outer.name}/lo`, [], Float32Array.of(lo)), addFloats(initializers, `${outer.name}/hi`, [], Float32Array.of(hi))],
+    };
+    for (const d of dropped) nodes.splice(nodes.indexOf(d), 1);
+    idx -= dropped.length;
+    rewritten++;
+  }
+  return rewritten;
 }

@@ -12,7 +12,7 @@ export function convertEntry(entry: ModelEntry): ConvertedModel {
   switch (entry.source.format) {
     case 'tfjs-graph': {
       const { json, weights } = readTfjsModel(file);
-      return convertGraphModel(json, weights, entry.id);
+      return convertGraphModel(json, weights, entry.id, { inputLayout: entry.input.layout });
     }
     case 'tfjs-layers': {
       const { json, weights } = readTfjsModel(file);
@@ -21,7 +21,7 @@ export function convertEntry(entry: ModelEntry): ConvertedModel {
     case 'nsfwjs-bundle': {
       const name = path.basename(file) as Parameters<typeof readNsfwjsModel>[0];
       const { json, weights } = readNsfwjsModel(name);
-      return json.format === 'graph-model' ? convertGraphModel(json, weights, entry.id) : convertLayersModel(json, weights, entry.id);
+      return json.format === 'graph-model' ? convertGraphModel(json, weights, entry.id, { inputLayout: entry.input.layout }) : convertLayersModel(json, weights, entry.id);
     }
     default:
       throw new ConvertError(`model ${entry.id}: ${entry.source.format} sources need no conversion`);

@@ -1,7 +1,8 @@
-import { expandPRelu, fuseHardSwish } from './activations.js';
+import { clampAsClip, expandPRelu, fuseHardSwish, reluIntoConcatInputs } from './activations.js';
 import { padChannels } from './channel-pad.js';
 import type { NodeSpec, TensorValue } from './onnx/proto.js';
 import { foldChannelOpsIntoConvs, foldPadsIntoConvs } from './peephole.js';
+import { halvingResizeAsPool } from './resample.js';
 import { denseOnPooledAsConv, scaleBeforeClip, spatialMeanAsPool, spreadChannelGates, type ShapeOf } from './squeeze-excite.js';
 
 /**
@@ -13,13 +14,16 @@ export function rewriteForOnnxruntime(nodes: NodeSpec[], initializers: Map<strin
   foldPadsIntoConvs(nodes, initializers);
   foldChannelOpsIntoConvs(nodes, initializers);
   fuseHardSwish(nodes, initializers);
+  clampAsClip(nodes, initializers);
   expandPRelu(nodes, initializers, shapeOf);
+  reluIntoConcatInputs(nodes);
   spatialMeanAsPool(nodes, shapeOf);
   denseOnPooledAsConv(nodes, initializers, shapeOf);
   scaleBeforeClip(nodes, initializers);
   // Again: the scales moved in front of Clips now sit right after their convolutions.
   foldChannelOpsIntoConvs(nodes, initializers);
   spreadChannelGates(nodes, initializers, shapeOf);
+  halvingResizeAsPool(nodes, initializers, shapeOf);
   padChannels(nodes, initializers);
   nameOutputsAtSource(nodes, initializers, outputs);
 }

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { convertGraphModel } from '../../src/inference/convert/graph/convert.js';
+import type { GraphModelJson, TfAttr, TfNode } from '../../src/inference/convert/graph/tf-types.js';
+import { readOnnx } from '../../src/inference/convert/onnx/read.js';
+import { runTinyGraph } from '../helpers/exactness.js';
+import { loadTfGraph, relativeL2, runTfGraph } from '../helpers/tfjs-reference.js';
+
+// Hand-built graphs for converter 4's rewrites (src/inference/convert/rewrites.ts): each must fire (the op it
+// removes is gone from the converted graph) and keep the outputs TF.js computes.
+
+type Graph = { json: GraphModelJson; weights: Uint8Array };
+const dims = (shape: number[]) => ({ dim: shape.map((d) => ({ size: String(d) })) });
+const T = { T: { type: 'DT_FLOAT' } };
+const s = (v: string): TfAttr => ({ s: Buffer.from(v).toString('base64') });
+const list = (v: number[]): TfAttr => ({ list: { i: v.map(String) } });
+
+function ramp(n: number, seed: number): Float32Array {
+  let r = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    r = (Math.imul(r, 1664525) + 1013904223) >>> 0;
+    return (r / 2 ** 32) * 2 - 1;
+  });
+}
+
+function graph(inputShape: number[], consts: Record<string, { data: Float32Array | Int32Array; shape: number[] }>, nodes: TfNode[]): Graph {
+  const constNodes: TfNode[] = Object.entries(consts).map(([name, t]) => {
+    const type = t.data instanceof Float32Array ? 'DT_FLOAT' : 'DT_INT32';
+    return { name, op: 'Const', attr: { dtype: { type }, value: { tensor: { dtype: type, tensorShape: dims(t.shape) } } } };
+  });
+  const x: TfNode = { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: dims(inputShape) } } };
+  const weights = Object.entries(consts).map(([name, t]) => ({ name, shape: t.shape, dtype: (t.data instanceof Float32Array ? 'float32' : 'int32') as 'float32' | 'int32' }));
+  const bytes = Buffer.concat(Object.values(consts).map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)));
+  return {
+    json: { format: 'graph-model', modelTopology: { node: [x, ...constNodes, ...nodes], versions: { producer: 1395 } }, weightsManifest: [{ paths: [], weights }] },
+    weights: new Uint8Array(bytes),
+  };
+}
+
+const conv = (name: string, input: string, w: string): TfNode => ({
+  name, op: 'Conv2D', input: [input, w], attr: { ...T, strides: list([1, 1, 1, 1]), padding: s('SAME'), data_format: s('NHWC'), dilations: list([1, 1, 1, 1]) },
+});
+
+function ops(g: Graph): string[] {
+  return readOnnx(convertGraphModel(g.json, g.weights, 'tiny').onnx).nodes.map((n) => n.opType);
+}
+
+async function assertMatches(g: Graph, shape: number[], tolerance: number): Promise<void> {
+  const x = ramp(shape.reduce((a, b) => a * b, 1), 5);
+  for (const p of await runTinyGraph(g, x, shape)) {
+    const err = relativeL2(Float32Array.from(p.ours.data), p.reference.data);
+    assert.ok(err <= tolerance, `${p.name}: relative L2 ${err}`);
+  }
+}
+
+test('PRelu after a convolution, slopes of every sign and size, as x + (1 - a) relu(-x)', async () => {
+  const g = graph([1, 6, 7, 3], { w: { data: ramp(3 * 3 * 3 * 4, 1), shape: [3, 3, 3, 4] }, a: { data: Float32Array.of(0.1, -0.5, 2, 1), shape: [4] } }, [
+    conv('c', 'x', 'w'),
+    { name: 'out', op: 'Prelu', input: ['c', 'a'], attr: T },
+  ]);
+  assert.ok(!ops(g).includes('PRelu'));
+  await assertMatches(g, [1, 6, 7, 3], 1e-6);
+});
+
+test('clip_by_value (Relu, Minimum, Maximum) becomes one Clip; with a negative lower bound the Relu stays', async () => {
+  for (const [lo, hi] of [[0, 6], [-0.25, 0.5]]) {
+    const g = graph([1, 5, 5, 2], { w: { data: ramp(3 * 3 * 2 * 16, 2), shape: [3, 3, 2, 16] }, lo: { data: Float32Array.of(lo!), shape: [] }, hi: { data: Float32Array.of(hi!), shape: [] } }, [
+      conv('c', 'x', 'w'),
+      { name: 'r', op: 'Relu', input: ['c'], attr: T },
+      { name: 'm', op: 'Minimum', input: ['r', 'hi'], attr: T },
+      { name: 'out', op: 'Maximum', input: ['m', 'lo'], attr: T },
+    ]);
+    const kinds = ops(g);
+    assert.ok(kinds.includes('Clip') && !kinds.includes('Min') && !kinds.includes('Max'), kinds.join());
+    assert.equal(kinds.includes('Relu'), lo! < 0, `lo ${lo}: ${kinds.join()}`);
+    await assertMatches(g, [1, 5, 5, 2], 1e-6);
+  }
+});
+
+test('Relu after a Concat of a convolution moves onto the Concat inputs', async () => {
+  const g = graph([1, 4, 4, 3], { w: { data: ramp(3 * 3 * 3 * 16, 3), shape: [3, 3, 3, 16] }, axis: { data: Int32Array.of(3), shape: [] } }, [
+    conv('c', 'x', 'w'),
+    { name: 'cat', op: 'ConcatV2', input: ['c', 'x', 'axis'], attr: { ...T, N: { i: '2' } } },
+    { name: 'out', op: 'Relu', input: ['cat'], attr: T },
+  ]);
+  const kinds = ops(g);
+  assert.equal(kinds.indexOf('Concat') > kinds.lastIndexOf('Relu'), true, kinds.join());
+  await assertMatches(g, [1, 4, 4, 3], 1e-6);
+});
+
+test('a -Infinity PadV2 before a VALID MaxPool folds into the pool; a half-pixel bilinear halving is a 2x2 average', async () => {
+  const g = graph([1, 8, 6, 16], {
+    pads: { data: Int32Array.of(0, 0, 1, 1, 0, 1, 0, 0), shape: [4, 2] }, ninf: { data: Float32Array.of(-Infinity), shape: [] }, size: { data: Int32Array.of(4, 3), shape: [2] },
+  }, [
+    { name: 'p', op: 'PadV2', input: ['x', 'pads', 'ninf'], attr: T },
+    { name: 'pool', op: 'MaxPool', input: ['p'], attr: { ...T, ksize: list([1, 3, 3, 1]), strides: list([1, 2, 2, 1]), padding: s('VALID'), data_format: s('NHWC') } },
+    { name: 'half', op: 'ResizeBilinear', input: ['x', 'size'], attr: { ...T, align_corners: { b: false }, half_pixel_centers: { b: true } } },
+  ]);
+  const kinds = ops(g);
+  assert.ok(!kinds.includes('Pad') && !kinds.includes('Resize') && kinds.includes('AveragePool'), kinds.join());
+  await assertMatches(g, [1, 8, 6, 16], 1e-6);
+});
+
+test("inputLayout 'nchw' takes an NHWC image input as NCHW; an NCHW one stays as it is", async () => {
+  const g = graph([1, 5, 4, 3], { w: { data: ramp(3 * 3 * 3 * 16, 4), shape: [3, 3, 3, 16] } }, [conv('out', 'x', 'w')]);
+  const converted = convertGraphModel(g.json, g.weights, 'tiny', { inputLayout: 'nchw' });
+  assert.deepEqual(converted.inputs[0], { name: 'x', dtype: 'float32', shape: [1, 3, 5, 4], fromNhwc: true });
+  const nhwc = ramp(60, 6);
+  const nchw = new Float32Array(60);
+  for (let p = 0; p < 20; p++) for (let c = 0; c < 3; c++) nchw[c * 20 + p] = nhwc[p * 3 + c]!;
+  const session = await ort.InferenceSession.create(converted.onnx);
+  const ours = (await session.run({ x: new ort.Tensor('float32', nchw, [1, 3, 5, 4]) })).out!;
+  await session.release();
+  const ref = (await runTfGraph(await loadTfGraph(g.json, g.weights), nhwc, [1, 5, 4, 3])).get('out')!;
+  assert.ok(relativeL2(ours.data as Float32Array, ref.data) < 1e-6);
+  const already = graph([1, 3, 5, 4], {}, [{ name: 'out', op: 'Relu', input: ['x'], attr: T }]);
+  assert.deepEqual(convertGraphModel(already.json, already.weights, 'tiny', { inputLayout: 'nchw' }).inputs[0]!.shape, [1, 3, 5, 4]);
+});
