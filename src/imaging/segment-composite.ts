@@ -32,7 +32,6 @@ export function alphaFromMask(mask: { data: Uint8Array; width: number; height: n
   return Buffer.from(alpha.buffer, alpha.byteOffset, alpha.length);
 }
 
-
 async function background(img: RgbImage, spec: CompositeSpec): Promise<Buffer> {
   const { width, height } = img;
   const raw = { raw: { width, height, channels: 3 as const } };

@@ -110,12 +110,8 @@ export class SegmentationService {
     const img = await this.cpu(() => decodeRgb(probe, this.opts.maxSide ?? 16_384));
     const [h, w] = segmentModels[model].size;
     const data = await this.cpu(() => stretchedTensor(img, w, h, [0, 1], (n) => this.tensors.take(n)));
-    let out;
-    try {
-      out = Object.values(await this.models.run(model, { data, dims: [1, h, w, 3] }))[0]!;
-    } finally {
-      this.tensors.give(data);
-    }
+    const outputs = await this.models.run(model, { data, dims: [1, h, w, 3] }).finally(() => this.tensors.give(data));
+    const out = Object.values(outputs)[0]!;
     const alpha = alphaFromMask(decodeSegmentation(out.data, out.dims), img.width, img.height, feather);
     return { img, alpha };
   }
