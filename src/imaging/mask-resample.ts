@@ -145,7 +145,8 @@ export function libvipsOffset(size: number, outSize: number): number {
 /**
  * The mask at width x height, feathered by a Gaussian of sigma `feather` output pixels (none below 0.3, as
  * before). The blur runs at the mask's resolution with sigma scaled per axis (the mask is stretched to the
- * image, so a pixel of it is wider than tall, or the reverse).
+ * image, so a pixel of it is wider than tall, or the reverse). Meant for enlarging: shrinking, the bilinear
+ * step would alias and the scaled sigma (and the work) grow with the shrink.
  */
 export function featheredAlpha(mask: { data: Uint8Array; width: number; height: number }, width: number, height: number, feather: number): Uint8Array {
   const { width: mw, height: mh } = mask;

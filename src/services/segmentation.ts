@@ -112,7 +112,7 @@ export class SegmentationService {
     const data = await this.cpu(() => stretchedTensor(img, w, h, [0, 1], (n) => this.tensors.take(n)));
     const outputs = await this.models.run(model, { data, dims: [1, h, w, 3] }).finally(() => this.tensors.give(data));
     const out = Object.values(outputs)[0]!;
-    const alpha = alphaFromMask(decodeSegmentation(out.data, out.dims), img.width, img.height, feather);
+    const alpha = await this.cpu(() => alphaFromMask(decodeSegmentation(out.data, out.dims), img.width, img.height, feather));
     return { img, alpha };
   }
 
