@@ -7,6 +7,7 @@ import { decodeSegmentation } from '../inference/models/segmentation.js';
 import type { ModelRunner } from './faces.js';
 import { openImageSource, type ImageSource, type InputGateOptions } from './image-input.js';
 import { Semaphore } from './semaphore.js';
+import { TensorPool } from './tensor-pool.js';
 import { validate } from './validate.js';
 import type { CoreBudget } from './cpu-budget.js';
 
@@ -71,6 +72,8 @@ export interface SegmentServiceOptions {
 
 export class SegmentationService {
   private readonly slots: Semaphore;
+  /** Model inputs (768 KB each for selfie) reused across requests rather than left to the GC. */
+  private readonly tensors = new TensorPool();
 
   constructor(private readonly models: ModelRunner, private readonly opts: SegmentServiceOptions = {}) {
     this.slots = new Semaphore(opts.concurrency ?? 2);
@@ -106,8 +109,9 @@ export class SegmentationService {
   async mask(probe: ImageProbe, model: SegmentModel, feather: number) {
     const img = await this.cpu(() => decodeRgb(probe, this.opts.maxSide ?? 16_384));
     const [h, w] = segmentModels[model].size;
-    const data = await this.cpu(() => stretchedTensor(img, w, h, [0, 1]));
-    const out = Object.values(await this.models.run(model, { data, dims: [1, h, w, 3] }))[0]!;
+    const data = await this.cpu(() => stretchedTensor(img, w, h, [0, 1], (n) => this.tensors.take(n)));
+    const outputs = await this.models.run(model, { data, dims: [1, h, w, 3] }).finally(() => this.tensors.give(data));
+    const out = Object.values(outputs)[0]!;
     const alpha = await this.cpu(() => alphaFromMask(decodeSegmentation(out.data, out.dims), img.width, img.height, feather));
     return { img, alpha };
   }
