@@ -39,6 +39,18 @@ test('default cutout: a PNG with alpha at the original size; the middle of a por
   assert.ok((await sample(bytes, 3, 0.5, 0.5)) > 200, 'centre is kept');
 });
 
+test('cutout: the background it removed is not in the file (fully transparent pixels are black)', async () => {
+  const { bytes } = await segment(padded);
+  const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+  let transparent = 0;
+  for (let i = 0; i < data.length; i += info.channels) {
+    if (data[i + 3] !== 0) continue;
+    transparent++;
+    assert.deepEqual([data[i], data[i + 1], data[i + 2]], [0, 0, 0], `pixel ${i / info.channels}`);
+  }
+  assert.ok(transparent > (info.width * info.height) / 10, `${transparent} fully transparent pixels`);
+});
+
 test('padded portrait: background at the top corners, foreground in the middle (selfie and meet)', async () => {
   for (const model of ['selfie', 'meet']) {
     const { bytes } = await segment(padded, { model, mode: 'mask' });
