@@ -12,8 +12,9 @@ export interface PixelBox { x1: number; y1: number; x2: number; y2: number }
  * request's thread for every face crop (five per face with attributes), so the sampling positions of the
  * columns are worked out once, not per output pixel, and when the crop is enlarged (a face is usually smaller
  * than a model's input) each source row is interpolated across once and shared by the output rows that read it.
- * Either way the arithmetic is tf's, in its order: t = tl + (tr - tl) * fx, the same below, then
- * (t + (b - t) * fy) * scale; the horizontal step is exact in doubles, so sharing it changes no bit.
+ * Either way each value comes from tf's operations in tf's order on the same doubles: t = tl + (tr - tl) * fx,
+ * b the same a row below, then (t + (b - t) * fy) * scale; a shared step computes a value once that the plain
+ * per-pixel loop computes several times, so no bit changes (test/faces/decode.test.ts).
  */
 export function cropAndResize(img: Pixels, box: PixelBox, outW: number, outH: number, scale = 1, alloc?: (length: number) => Float32Array): Float32Array {
   const { data, width, height, channels: c } = img;
@@ -92,11 +93,18 @@ function enlarged(data: Uint8Array, width: number, height: number, c: number, ou
       else across(data, lower, c, y1 * width * c, cols);
       lowerRow = y1;
     }
-    blend(out, oy * outW * c, upper, lower, y - y0, scale, cols.from * c, cols.to * c);
+    // The next output row often falls between the same two source rows: both in one pass over them.
+    const next = oy + 1 < outH ? rowY(oy + 1) : -1;
+    if (next >= 0 && next <= height - 1 && Math.floor(next) === y0) {
+      blend2(out, oy * outW * c, (oy + 1) * outW * c, upper, lower, y - y0, next - y0, scale, cols.from * c, cols.to * c);
+      oy++;
+    } else {
+      blend(out, oy * outW * c, upper, lower, y - y0, scale, cols.from * c, cols.to * c);
+    }
   }
 }
 
-/** One source row sampled at the output columns, tl + (tr - tl) * fx, in doubles (exact: 8-bit values, float weights). */
+/** One source row sampled at the output columns, tl + (tr - tl) * fx, kept as doubles. */
 function across(data: Uint8Array, row: Float64Array, c: number, start: number, { left, right, fxs, from, to }: Columns): void {
   if (c === 3) {
     for (let ox = from, o = from * 3; ox < to; ox++, o += 3) {
@@ -125,6 +133,16 @@ function blend(out: Float32Array, base: number, upper: Float64Array, lower: Floa
   for (let i = from; i < to; i++) {
     const t = upper[i]!;
     out[base + i] = (t + (lower[i]! - t) * fy) * scale;
+  }
+}
+
+/** blend for two output rows between the same source rows, b - t worked out once for both. */
+function blend2(out: Float32Array, base: number, base2: number, upper: Float64Array, lower: Float64Array, fy: number, fy2: number, scale: number, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    const t = upper[i]!;
+    const d = lower[i]! - t;
+    out[base + i] = (t + d * fy) * scale;
+    out[base2 + i] = (t + d * fy2) * scale;
   }
 }
 
