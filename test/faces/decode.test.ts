@@ -160,10 +160,42 @@ test('cropAndResize: CHW holds the same samples as HWC, one plane per channel', 
   // 2x2 RGB: pixel p has channels (p+1, 10(p+1), 100(p+1)) in HWC order.
   const img = { data: Uint8Array.from([1, 10, 100, 2, 20, 200, 3, 30, 30, 4, 40, 40]), width: 2, height: 2, channels: 3 };
   const box = { x1: 0, y1: 0, x2: 2, y2: 2 };
-  assert.deepEqual([...cropAndResize(img, box, 2, 2, 1, 'chw')], [1, 2, 3, 4, 10, 20, 30, 40, 100, 200, 30, 40]);
+  assert.deepEqual([...cropAndResize(img, box, 2, 2, 1, undefined, 'chw')], [1, 2, 3, 4, 10, 20, 30, 40, 100, 200, 30, 40]);
   const hwc = cropAndResize(img, { x1: -1, y1: 0, x2: 2, y2: 2 }, 3, 3, 0.5);
-  const chw = cropAndResize(img, { x1: -1, y1: 0, x2: 2, y2: 2 }, 3, 3, 0.5, 'chw');
+  const chw = cropAndResize(img, { x1: -1, y1: 0, x2: 2, y2: 2 }, 3, 3, 0.5, undefined, 'chw');
   for (let p = 0; p < 9; p++) for (let c = 0; c < 3; c++) assert.equal(chw[c * 9 + p], hwc[p * 3 + c], `pixel ${p} channel ${c}`);
+  // CHW into a reused array of junk: the scratch HWC pass clears what stays black, so the planes match.
+  const junk = cropAndResize(img, { x1: -1, y1: 0, x2: 2, y2: 2 }, 3, 3, 0.5, (n) => new Float32Array(n).fill(NaN), 'chw');
+  assert.deepEqual([...junk], [...chw]);
+});
+
+test('cropAndResize: enlarged and shrunk crops give tf\'s bilinear values; a reused array is fully overwritten', () => {
+  // 3x3 RGB, channel k of pixel (x, y) = 10 * (3y + x) + k.
+  const img = { data: Uint8Array.from({ length: 27 }, (_, i) => 10 * Math.floor(i / 3) + (i % 3)), width: 3, height: 3, channels: 3 };
+  // tf's kernel at (x, y) in source pixels, with the same rounding steps.
+  const at = (x: number, y: number, k: number) => {
+    const v = (px: number, py: number) => img.data[(py * 3 + px) * 3 + k]!;
+    const x0 = Math.floor(x), y0 = Math.floor(y), fx = Math.fround(x - x0), fy = y - y0;
+    const t = v(x0, y0) + (v(Math.min(2, x0 + 1), y0) - v(x0, y0)) * fx;
+    const b = v(x0, Math.min(2, y0 + 1)) + (v(Math.min(2, x0 + 1), Math.min(2, y0 + 1)) - v(x0, Math.min(2, y0 + 1))) * fx;
+    return Math.fround(t + (b - t) * fy);
+  };
+  // Enlarged: 7 output rows over 3 source rows (rows shared); sample positions are box edges scaled by (size - 1) / size.
+  const big = cropAndResize(img, { x1: 0, y1: 0, x2: 3, y2: 3 }, 7, 7);
+  for (const [ox, oy] of [[0, 0], [3, 3], [6, 6], [1, 5], [5, 2]] as const) {
+    for (let k = 0; k < 3; k++) assert.equal(big[(oy * 7 + ox) * 3 + k], at((ox * 2) / 6, (oy * 2) / 6, k), `enlarged (${ox}, ${oy}) channel ${k}`);
+  }
+  assert.equal(big[(3 * 7 + 3) * 3], 40, 'the centre is the centre pixel');
+  // Shrunk: 2 rows over 3.
+  const small = cropAndResize(img, { x1: 0, y1: 0, x2: 3, y2: 3 }, 2, 2);
+  assert.deepEqual([...small], [0, 1, 2, 20, 21, 22, 60, 61, 62, 80, 81, 82]);
+  // Half outside, into an array full of junk: outside is black, inside as without the array.
+  const box = { x1: -3, y1: 1, x2: 3, y2: 4 };
+  const fresh = cropAndResize(img, box, 5, 4, 1 / 255);
+  const reused = cropAndResize(img, box, 5, 4, 1 / 255, (n) => new Float32Array(n).fill(NaN));
+  assert.deepEqual([...reused], [...fresh]);
+  assert.equal(fresh[0], 0);
+  assert.ok(fresh.some((v) => v > 0));
 });
 
 test('segmentation decoding: selfie probabilities to 0..255; meet softmax of person over background', () => {
