@@ -2,7 +2,7 @@ import { clampAsClip, expandPRelu, fuseHardSwish, reluIntoConcatInputs } from '.
 import { padChannels } from './channel-pad.js';
 import type { NodeSpec, TensorValue } from './onnx/proto.js';
 import { foldChannelOpsIntoConvs, foldPadsIntoConvs } from './peephole.js';
-import { halvingResizeAsPool } from './resample.js';
+import { halvingResizeAsPool, nearestUpsampleConvAsDepthToSpace } from './resample.js';
 import { denseOnPooledAsConv, scaleBeforeClip, spatialMeanAsPool, spreadChannelGates, type ShapeOf } from './squeeze-excite.js';
 
 /**
@@ -24,6 +24,7 @@ export function rewriteForOnnxruntime(nodes: NodeSpec[], initializers: Map<strin
   foldChannelOpsIntoConvs(nodes, initializers);
   spreadChannelGates(nodes, initializers, shapeOf);
   halvingResizeAsPool(nodes, initializers, shapeOf);
+  nearestUpsampleConvAsDepthToSpace(nodes, initializers);
   padChannels(nodes, initializers);
   nameOutputsAtSource(nodes, initializers, outputs);
 }
