@@ -34,63 +34,51 @@ export function blurSeparable(src: Float32Array, width: number, height: number, 
   const rx = (nx - 1) >> 1;
   const ry = (ny - 1) >> 1;
   const tmp = new Float32Array(width * height);
-  // One source row with its border repeated rx times on each side, so the taps need no bounds checks.
+  // One source row with its border repeated rx times on each side, so the taps need no bounds checks: tap k of
+  // output x reads pad[k + x].
   const pad = new Float32Array(width + 2 * rx);
+  const along = Int32Array.from({ length: nx }, (_, k) => k);
   for (let y = 0; y < height; y++) {
     const row = y * width;
     pad.fill(src[row]!, 0, rx);
     pad.set(src.subarray(row, row + width), rx);
     pad.fill(src[row + width - 1]!, rx + width);
-    let x = 0;
-    for (; x + 4 <= width; x += 4) {
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (let k = 0; k < nx; k++) {
-        const t = tapsX[k]!;
-        const p = x + k;
-        s0 += pad[p]! * t;
-        s1 += pad[p + 1]! * t;
-        s2 += pad[p + 2]! * t;
-        s3 += pad[p + 3]! * t;
-      }
-      tmp[row + x] = s0;
-      tmp[row + x + 1] = s1;
-      tmp[row + x + 2] = s2;
-      tmp[row + x + 3] = s3;
-    }
-    for (; x < width; x++) {
-      let s = 0;
-      for (let k = 0; k < nx; k++) s += pad[x + k]! * tapsX[k]!;
-      tmp[row + x] = s;
-    }
+    weightedRow(pad, along, tapsX, tmp, row, width);
   }
   const out = new Float32Array(width * height);
+  // Tap k of output x in row y reads tmp[rows[k] + x], rows clamped to the image (the border row repeats).
   const rows = new Int32Array(ny);
   for (let y = 0; y < height; y++) {
     for (let k = 0; k < ny; k++) rows[k] = Math.max(0, Math.min(height - 1, y + k - ry)) * width;
-    const row = y * width;
-    let x = 0;
-    for (; x + 4 <= width; x += 4) {
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (let k = 0; k < ny; k++) {
-        const t = tapsY[k]!;
-        const p = rows[k]! + x;
-        s0 += tmp[p]! * t;
-        s1 += tmp[p + 1]! * t;
-        s2 += tmp[p + 2]! * t;
-        s3 += tmp[p + 3]! * t;
-      }
-      out[row + x] = s0;
-      out[row + x + 1] = s1;
-      out[row + x + 2] = s2;
-      out[row + x + 3] = s3;
-    }
-    for (; x < width; x++) {
-      let s = 0;
-      for (let k = 0; k < ny; k++) s += tmp[rows[k]! + x]! * tapsY[k]!;
-      out[row + x] = s;
-    }
+    weightedRow(tmp, rows, tapsY, out, y * width, width);
   }
   return out;
+}
+
+/** out[at + x] = sum over k of src[bases[k] + x] * taps[k], for x in 0..width-1, four outputs at a time. */
+function weightedRow(src: Float32Array, bases: Int32Array, taps: Float32Array, out: Float32Array, at: number, width: number): void {
+  const n = taps.length;
+  let x = 0;
+  for (; x + 4 <= width; x += 4) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let k = 0; k < n; k++) {
+      const t = taps[k]!;
+      const p = bases[k]! + x;
+      s0 += src[p]! * t;
+      s1 += src[p + 1]! * t;
+      s2 += src[p + 2]! * t;
+      s3 += src[p + 3]! * t;
+    }
+    out[at + x] = s0;
+    out[at + x + 1] = s1;
+    out[at + x + 2] = s2;
+    out[at + x + 3] = s3;
+  }
+  for (; x < width; x++) {
+    let s = 0;
+    for (let k = 0; k < n; k++) s += src[bases[k]! + x]! * taps[k]!;
+    out[at + x] = s;
+  }
 }
 
 /**
