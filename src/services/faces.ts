@@ -63,8 +63,9 @@ export interface FaceDetectResult {
 /** Detector model, its input side, the IoU that merges overlapping detections, the mesh score that confirms a face. */
 export const detectorModel = 'blazeface';
 const detectorSize = 256;
-/** The layout each model's converted graph takes (the registry's; BlazeFace and FaceMesh take NCHW). */
-const layoutOf = (id: string) => builtinModels.find((m) => m.id === id)?.input.layout ?? 'nhwc';
+/** The layout each model's converted graph takes (the registry's; BlazeFace and FaceMesh take NCHW), looked up once. */
+const layouts = new Map(builtinModels.map((m) => [m.id, m.input.layout]));
+const layoutOf = (id: string) => layouts.get(id) ?? 'nhwc';
 const detectorLayout = layoutOf(detectorModel);
 const nmsIou = 0.3;
 const nmsContainment = 0.6;
