@@ -76,9 +76,12 @@ export class VisionService {
   }
 
   /** Every model objects, labels and moderation may run: labels and analyze decode for all of them. */
-  private get visionModels(): string[] {
-    return [...detectorIds, ...moderationModels, ...this.classifiers.map((c) => c.id)];
+  private get visionModels(): readonly string[] {
+    this.allVisionModels ??= [...detectorIds, ...moderationModels, ...this.classifiers.map((c) => c.id)];
+    return this.allVisionModels;
   }
+
+  private allVisionModels?: readonly string[];
 
   async objects(source: ImageSource, fields: unknown, opts: CallOptions = {}): Promise<ObjectsResult> {
     const req = validate<ObjectsRequest>(ObjectsParams, fields ?? {}, '', { coerce: opts.coerce ?? false });
