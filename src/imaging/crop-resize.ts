@@ -18,13 +18,15 @@ export interface PixelBox { x1: number; y1: number; x2: number; y2: number }
  * (test/faces/decode.test.ts).
  */
 export function cropAndResize(img: Pixels, box: PixelBox, outW: number, outH: number, scale = 1, alloc?: (length: number) => Float32Array, layout: 'hwc' | 'chw' = 'hwc'): Float32Array {
-  const n = outW * outH * img.channels;
-  if (layout === 'hwc' || img.channels === 1) return sample(img, box, outW, outH, scale, alloc ? alloc(n) : new Float32Array(n), alloc !== undefined);
-  // CHW: sampled HWC into a scratch array, then spread into planes: one more pass over the crop, unmeasured.
-  if (scratch.length < n) scratch = new Float32Array(n);
-  const hwc = sample(img, box, outW, outH, scale, scratch.subarray(0, n), true);
-  const out = alloc ? alloc(n) : new Float32Array(n);
   const c = img.channels;
+  const n = outW * outH * c;
+  const out = alloc ? alloc(n) : new Float32Array(n);
+  if (layout === 'hwc' || c === 1) return sample(img, box, outW, outH, scale, out, alloc !== undefined, { col: c, chan: 1 });
+  // RGB planes are written in the sampling pass itself: a second pass spreading HWC into planes cost as much as
+  // the sampling (0.5 ms a facemesh crop).
+  if (c === 3) return sample(img, box, outW, outH, scale, out, alloc !== undefined, { col: 1, chan: outW * outH });
+  if (scratch.length < n) scratch = new Float32Array(n);
+  const hwc = sample(img, box, outW, outH, scale, scratch.subarray(0, n), true, { col: c, chan: 1 });
   const plane = outW * outH;
   for (let p = 0, i = 0; p < plane; p++) for (let ch = 0; ch < c; ch++, i++) out[ch * plane + p] = hwc[i]!;
   return out;
@@ -32,8 +34,15 @@ export function cropAndResize(img: Pixels, box: PixelBox, outW: number, outH: nu
 
 let scratch = new Float32Array(0);
 
-/** The HWC sampling into `out`; `reused`: `out` may hold old values, so what stays black is cleared. */
-function sample(img: Pixels, box: PixelBox, outW: number, outH: number, scale: number, out: Float32Array, reused: boolean): Float32Array {
+/**
+ * Where a sampled value goes: channel k of output column ox in a row starting at `base` is at
+ * base + ox * col + k * chan (HWC: col = channels, chan = 1; CHW: col = 1, chan = the plane's size). A row's base
+ * is oy * outW * col.
+ */
+interface Steps { col: number; chan: number }
+
+/** The sampling into `out`, laid out by `steps`; `reused`: `out` may hold old values, so what stays black is cleared. */
+function sample(img: Pixels, box: PixelBox, outW: number, outH: number, scale: number, out: Float32Array, reused: boolean, steps: Steps): Float32Array {
   const { data, width, height, channels: c } = img;
   // TF maps normalised box edges onto pixel centres 0..size-1; human normalises by size, so do the same.
   const y1 = (box.y1 / height) * (height - 1);
@@ -64,7 +73,7 @@ function sample(img: Pixels, box: PixelBox, outW: number, outH: number, scale: n
   if (reused && (from > 0 || to < outW || outside(rowY(0), height) || outside(rowY(outH - 1), height))) out.fill(0);
   const cols = { left, right, fxs, from, to };
   if (Math.abs(sy) < 1) {
-    enlarged(data, width, height, c, out, outW, outH, rowY, scale, cols);
+    enlarged(data, width, height, c, out, outW, outH, rowY, scale, cols, steps);
     return out;
   }
   for (let oy = 0; oy < outH; oy++) {
@@ -73,7 +82,7 @@ function sample(img: Pixels, box: PixelBox, outW: number, outH: number, scale: n
     const y0 = Math.floor(y);
     const top = y0 * width * c;
     const bottom = Math.min(height - 1, y0 + 1) * width * c;
-    if (c === 3) rowRgb(data, out, top, bottom, y - y0, scale, cols, oy * outW * 3);
+    if (c === 3) rowRgb(data, out, top, bottom, y - y0, scale, cols, oy * outW * steps.col, steps);
     else rowAny(data, out, c, top, bottom, y - y0, scale, cols, oy * outW * c);
   }
   return out;
@@ -83,7 +92,8 @@ interface Columns { left: Int32Array; right: Int32Array; fxs: Float32Array; from
 
 /** Output rows closer than a source row apart: the two source rows an output row blends, interpolated once. */
 function enlarged(data: Uint8Array, width: number, height: number, c: number, out: Float32Array, outW: number, outH: number,
-  rowY: (oy: number) => number, scale: number, cols: Columns): void {
+  rowY: (oy: number) => number, scale: number, cols: Columns, steps: Steps): void {
+  const row = outW * steps.col;
   let upper = new Float64Array(outW * c);
   let lower = new Float64Array(outW * c);
   let upperRow = -1;
@@ -111,12 +121,11 @@ function enlarged(data: Uint8Array, width: number, height: number, c: number, ou
     }
     // The next output row often falls between the same two source rows: both in one pass over them.
     const next = oy + 1 < outH ? rowY(oy + 1) : -1;
-    if (next >= 0 && next <= height - 1 && Math.floor(next) === y0) {
-      blend2(out, oy * outW * c, (oy + 1) * outW * c, upper, lower, y - y0, next - y0, scale, cols.from * c, cols.to * c);
-      oy++;
-    } else {
-      blend(out, oy * outW * c, upper, lower, y - y0, scale, cols.from * c, cols.to * c);
-    }
+    const pair = next >= 0 && next <= height - 1 && Math.floor(next) === y0;
+    if (c === 3) blendRgb(out, oy * row, row, upper, lower, y - y0, pair ? next - y0 : -1, scale, cols, steps);
+    else if (pair) blend2(out, oy * row, (oy + 1) * row, upper, lower, y - y0, next - y0, scale, cols.from * c, cols.to * c);
+    else blend(out, oy * row, upper, lower, y - y0, scale, cols.from * c, cols.to * c);
+    if (pair) oy++;
   }
 }
 
@@ -162,9 +171,45 @@ function blend2(out: Float32Array, base: number, base2: number, upper: Float64Ar
   }
 }
 
+/**
+ * blend and blend2 for RGB, written where `steps` says (HWC or planes). `fy2` < 0: one output row; else a second
+ * row `row` values further on, between the same source rows, with b - t worked out once for both.
+ */
+function blendRgb(out: Float32Array, base: number, row: number, upper: Float64Array, lower: Float64Array, fy: number, fy2: number, scale: number,
+  { from, to }: Columns, { col, chan }: Steps): void {
+  const c2 = 2 * chan;
+  if (fy2 < 0) {
+    for (let ox = from, i = from * 3, o = base + from * col; ox < to; ox++, i += 3, o += col) {
+      let t = upper[i]!;
+      out[o] = (t + (lower[i]! - t) * fy) * scale;
+      t = upper[i + 1]!;
+      out[o + chan] = (t + (lower[i + 1]! - t) * fy) * scale;
+      t = upper[i + 2]!;
+      out[o + c2] = (t + (lower[i + 2]! - t) * fy) * scale;
+    }
+    return;
+  }
+  for (let ox = from, i = from * 3, o = base + from * col; ox < to; ox++, i += 3, o += col) {
+    let t = upper[i]!;
+    let d = lower[i]! - t;
+    out[o] = (t + d * fy) * scale;
+    out[o + row] = (t + d * fy2) * scale;
+    t = upper[i + 1]!;
+    d = lower[i + 1]! - t;
+    out[o + chan] = (t + d * fy) * scale;
+    out[o + row + chan] = (t + d * fy2) * scale;
+    t = upper[i + 2]!;
+    d = lower[i + 2]! - t;
+    out[o + c2] = (t + d * fy) * scale;
+    out[o + row + c2] = (t + d * fy2) * scale;
+  }
+}
+
 /** A shrunk crop reads two fresh source rows per output row: both interpolated in place, RGB unrolled. */
-function rowRgb(data: Uint8Array, out: Float32Array, top: number, bottom: number, fy: number, scale: number, { left, right, fxs, from, to }: Columns, base: number): void {
-  for (let ox = from, o = base + from * 3; ox < to; ox++, o += 3) {
+function rowRgb(data: Uint8Array, out: Float32Array, top: number, bottom: number, fy: number, scale: number, { left, right, fxs, from, to }: Columns, base: number,
+  { col, chan }: Steps): void {
+  const c2 = 2 * chan;
+  for (let ox = from, o = base + from * col; ox < to; ox++, o += col) {
     const l = left[ox]!;
     const r = right[ox]!;
     const fx = fxs[ox]!;
@@ -174,10 +219,10 @@ function rowRgb(data: Uint8Array, out: Float32Array, top: number, bottom: number
     out[o] = (t + (b - t) * fy) * scale;
     t = data[tl + 1]! + (data[tr + 1]! - data[tl + 1]!) * fx;
     b = data[bl + 1]! + (data[br + 1]! - data[bl + 1]!) * fx;
-    out[o + 1] = (t + (b - t) * fy) * scale;
+    out[o + chan] = (t + (b - t) * fy) * scale;
     t = data[tl + 2]! + (data[tr + 2]! - data[tl + 2]!) * fx;
     b = data[bl + 2]! + (data[br + 2]! - data[bl + 2]!) * fx;
-    out[o + 2] = (t + (b - t) * fy) * scale;
+    out[o + c2] = (t + (b - t) * fy) * scale;
   }
 }
 

@@ -164,7 +164,7 @@ test('cropAndResize: CHW holds the same samples as HWC, one plane per channel', 
   const hwc = cropAndResize(img, { x1: -1, y1: 0, x2: 2, y2: 2 }, 3, 3, 0.5);
   const chw = cropAndResize(img, { x1: -1, y1: 0, x2: 2, y2: 2 }, 3, 3, 0.5, undefined, 'chw');
   for (let p = 0; p < 9; p++) for (let c = 0; c < 3; c++) assert.equal(chw[c * 9 + p], hwc[p * 3 + c], `pixel ${p} channel ${c}`);
-  // CHW into a reused array of junk: the scratch HWC pass clears what stays black, so the planes match.
+  // CHW into a reused array of junk: what stays black is cleared, so the planes match.
   const junk = cropAndResize(img, { x1: -1, y1: 0, x2: 2, y2: 2 }, 3, 3, 0.5, (n) => new Float32Array(n).fill(NaN), 'chw');
   assert.deepEqual([...junk], [...chw]);
 });
@@ -189,6 +189,10 @@ test('cropAndResize: enlarged and shrunk crops give tf\'s bilinear values; a reu
   // Shrunk: 2 rows over 3.
   const small = cropAndResize(img, { x1: 0, y1: 0, x2: 3, y2: 3 }, 2, 2);
   assert.deepEqual([...small], [0, 1, 2, 20, 21, 22, 60, 61, 62, 80, 81, 82]);
+  // Planes (NCHW models) hold the same values, written in the sampling pass, enlarged and shrunk alike.
+  assert.deepEqual([...cropAndResize(img, { x1: 0, y1: 0, x2: 3, y2: 3 }, 2, 2, 1, undefined, 'chw')], [0, 20, 60, 80, 1, 21, 61, 81, 2, 22, 62, 82]);
+  const bigChw = cropAndResize(img, { x1: 0, y1: 0, x2: 3, y2: 3 }, 7, 7, 1, undefined, 'chw');
+  for (let p = 0; p < 49; p++) for (let k = 0; k < 3; k++) assert.equal(bigChw[k * 49 + p], big[p * 3 + k], `planar pixel ${p} channel ${k}`);
   // Half outside, into an array full of junk: outside is black, inside as without the array.
   const box = { x1: -3, y1: 1, x2: 3, y2: 4 };
   const fresh = cropAndResize(img, box, 5, 4, 1 / 255);
