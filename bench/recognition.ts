@@ -7,7 +7,8 @@
  *   models warmed before it reports ready; C concurrent clients (node:http keep-alive, each image's multipart body
  *   encoded once: bench/lib/http-client.ts) send the case's images round-robin for S seconds
  *   (default 8) after one warm-up pass, for each C of --clients. images/s = answers / wall time; p50/p99 are
- *   per-request latencies seen by the client (which shares the cores with the server).
+ *   per-request latencies seen by the client (which shares the cores with the server). CPU ms/img is the server's
+ *   CPU time (all threads) per answer: images/s x CPU ms/img short of the cores' 1000 ms/s is time they sat idle.
  * - The reference: @vladmandic/human on TF.js wasm with caching off and exactly the same models enabled
  *   (RecognitionCase.humanConfig), in 1 process and in one process per core (TF.js wasm is single-threaded in
  *   Node, so extra clients only queue), each decoding with sharp and calling human.detect in a loop for S seconds.
@@ -78,9 +79,24 @@ async function startServer(models: string[]): Promise<{ url: string; child: Chil
   throw new Error('server did not become ready');
 }
 
-interface Phase { imagesPerSecond: number; p50: number; p99: number; failures: number }
+/**
+ * cpuMs: CPU time per image (user + system, every thread of the server, or of the reference processes). Unlike
+ * images/s it does not move with idle cores, so it tells a slower pipeline from one that leaves cores unused.
+ */
+interface Phase { imagesPerSecond: number; p50: number; p99: number; failures: number; cpuMs: number }
 
-async function runApi(url: string, c: RecognitionCase, concurrency: number): Promise<Phase> {
+/** A process's CPU time so far, in ms (all threads; Linux /proc, NaN elsewhere). */
+function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+async function runApi(url: string, pid: number, c: RecognitionCase, concurrency: number): Promise<Phase> {
   const fields = Object.fromEntries(Object.entries(c.fields).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
   const images = await Promise.all(c.images.map((p) => encodeForm({ image: new File([readFileSync(path.join(fixturesDir, p))], 'image'), ...fields })));
   const client = keepAliveClient(concurrency);
@@ -89,6 +105,7 @@ async function runApi(url: string, c: RecognitionCase, concurrency: number): Pro
   const latencies: number[] = [];
   let failures = 0;
   let next = 0;
+  const cpu0 = processCpuMs(pid);
   const start = performance.now();
   const end = start + seconds * 1000;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -99,9 +116,10 @@ async function runApi(url: string, c: RecognitionCase, concurrency: number): Pro
     }
   }));
   const wall = performance.now() - start;
+  const cpuMs = (processCpuMs(pid) - cpu0) / latencies.length;
   client.close();
   latencies.sort((a, b) => a - b);
-  return { imagesPerSecond: (latencies.length * 1000) / wall, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), failures };
+  return { imagesPerSecond: (latencies.length * 1000) / wall, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), failures, cpuMs };
 }
 
 async function runReference(c: RecognitionCase, processes: number): Promise<Phase> {
@@ -114,7 +132,7 @@ async function runReference(c: RecognitionCase, processes: number): Promise<Phas
       child.stderr!.on('data', (d) => { if (String(d).includes('ready')) resolve(); });
       child.once('exit', (code) => reject(new Error(`reference worker exited ${code}`)));
     });
-    const done = new Promise<{ count: number; latencies: number[] }>((resolve, reject) => {
+    const done = new Promise<{ count: number; latencies: number[]; cpuMs: number }>((resolve, reject) => {
       child.once('exit', () => { try { resolve(JSON.parse(out)); } catch (err) { reject(err); } });
     });
     return { child, ready, done };
@@ -125,7 +143,8 @@ async function runReference(c: RecognitionCase, processes: number): Promise<Phas
   const results = await Promise.all(workers.map((w) => w.done));
   const wall = performance.now() - start;
   const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
-  return { imagesPerSecond: (latencies.length * 1000) / wall, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), failures: 0 };
+  const cpuMs = results.reduce((t, r) => t + r.cpuMs, 0) / latencies.length;
+  return { imagesPerSecond: (latencies.length * 1000) / wall, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), failures: 0, cpuMs };
 }
 
 /** The models a case needs, warmed before the server reports ready (other cases' models are warmed too). */
@@ -143,13 +162,13 @@ console.log(`bench:recognition on ${cores} cores, ${seconds} s per phase, best o
 const { url, child } = await startServer([...new Set(selected.flatMap(modelsOf))]);
 const report: Record<string, unknown>[] = [];
 try {
-  const rows: string[] = ['| case | clients | API img/s | p50 ms | p99 ms | reference img/s (processes) | ref p50 ms | ratio |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const rows: string[] = ['| case | clients | API img/s | p50 ms | p99 ms | CPU ms/img | reference img/s (processes) | ref p50 ms | ref CPU ms/img | ratio |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
   for (const c of selected) {
     const api = new Map<number, Phase>();
     const refs = new Map<number, Phase>();
     const keep = (m: Map<number, Phase>, k: number, p: Phase) => { if (!m.has(k) || p.imagesPerSecond > m.get(k)!.imagesPerSecond) m.set(k, p); };
     for (let round = 0; round < rounds; round++) {
-      for (const n of clients) keep(api, n, await runApi(url, c, n));
+      for (const n of clients) keep(api, n, await runApi(url, child.pid!, c, n));
       if (Object.keys(c.humanConfig).length > 0) for (const p of [...new Set([1, cores])]) keep(refs, p, await runReference(c, p));
     }
     const bestApi = Math.max(...[...api.values()].map((p) => p.imagesPerSecond));
@@ -158,9 +177,9 @@ try {
       const a = api.get(n)!;
       // clients 1 is compared with one reference process; more clients with one process per core
       const r = refs.get(n === 1 ? 1 : cores);
-      rows.push(`| ${c.name} | ${n} | ${f1(a.imagesPerSecond)}${a.failures ? ` (${a.failures} failed)` : ''} | ${f0(a.p50)} | ${f0(a.p99)} | ${r ? `${f1(r.imagesPerSecond)} (${n === 1 ? 1 : cores})` : 'n/a'} | ${r ? f0(r.p50) : '—'} | ${r ? `${(a.imagesPerSecond / r.imagesPerSecond).toFixed(1)}x` : '—'} |`);
+      rows.push(`| ${c.name} | ${n} | ${f1(a.imagesPerSecond)}${a.failures ? ` (${a.failures} failed)` : ''} | ${f0(a.p50)} | ${f0(a.p99)} | ${f1(a.cpuMs)} | ${r ? `${f1(r.imagesPerSecond)} (${n === 1 ? 1 : cores})` : 'n/a'} | ${r ? f0(r.p50) : '—'} | ${r ? f1(r.cpuMs) : '—'} | ${r ? `${(a.imagesPerSecond / r.imagesPerSecond).toFixed(1)}x` : '—'} |`);
     }
-    if (refs.size) rows.push(`| ${c.name}: best vs best | | ${f1(bestApi)} | | | ${f1(bestRef)} | | **${(bestApi / bestRef).toFixed(1)}x** |`);
+    if (refs.size) rows.push(`| ${c.name}: best vs best | | ${f1(bestApi)} | | | | ${f1(bestRef)} | | | **${(bestApi / bestRef).toFixed(1)}x** |`);
     report.push({ case: c.name, api: Object.fromEntries(api), reference: Object.fromEntries(refs) });
   }
   console.log(json ? JSON.stringify(report, null, 2) : rows.join('\n'));

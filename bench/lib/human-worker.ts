@@ -3,7 +3,7 @@
  * human.detect on each image in turn (sharp decode included, as the API decodes too) for a fixed time.
  * argv[2]: JSON { config, images: absolute paths, seconds }. Writes "ready" to stderr once loaded and warm, starts
  * timing when a line arrives on stdin (so that several processes measure the same window), then prints JSON
- * { count, latencies } on stdout.
+ * { count, latencies, cpuMs } on stdout (cpuMs: the process's CPU time over the timed loop).
  */
 import { readFileSync } from 'node:fs';
 import { createHuman } from '../../test/helpers/human-reference.js';
@@ -15,11 +15,13 @@ for (const b of bytes) await human.detect(b); // warm-up pass
 process.stderr.write('ready\n');
 await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
 const latencies: number[] = [];
+const cpu0 = process.cpuUsage();
 const end = performance.now() + seconds * 1000;
 for (let i = 0; performance.now() < end; i++) {
   const t = performance.now();
   await human.detect(bytes[i % bytes.length]!);
   latencies.push(performance.now() - t);
 }
-process.stdout.write(JSON.stringify({ count: latencies.length, latencies }));
+const cpu = process.cpuUsage(cpu0);
+process.stdout.write(JSON.stringify({ count: latencies.length, latencies, cpuMs: (cpu.user + cpu.system) / 1000 }));
 process.exit(0);

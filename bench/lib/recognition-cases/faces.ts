@@ -4,12 +4,16 @@ import type { RecognitionCase } from './types.js';
  * Faces and segmentation, for bench/recognition.ts. Each human config runs the same models our endpoint runs:
  * detection = BlazeFace plus FaceMesh (our service confirms every detection with the mesh and takes the box and
  * landmarks from it); attributes add FaceRes (age, gender), emotion, antispoof and liveness; segmentation is
- * selfie. Caching/frame skipping is off so every image is computed.
+ * selfie in two modes, each against the reference call that builds the same pixels at the image's size: the
+ * RGBA cutout, and the 8-bit mask; the reference stops at a tensor where the API also encodes a PNG.
+ * Caching/frame skipping is off so every image is computed.
  */
 const images = [
   'faces/groups/bbt1.jpg', 'faces/groups/bbt3.jpg', 'faces/groups/bbt4.jpg',
   'faces/single/happy.jpg', 'faces/single/neutral.jpg', 'faces/none/horses.jpg',
 ];
+
+const segmentImages = ['faces/single/happy.jpg', 'faces/single/neutral.jpg', 'faces/padded/identities/amy/01.jpg'];
 
 const off = {
   cacheSensitivity: 0,
@@ -40,11 +44,12 @@ const faceOnly = (attributes: boolean) => ({
 export const cases: RecognitionCase[] = [
   { name: 'faces (blazeface + facemesh)', path: '/v1/faces/detect', fields: {}, images, humanConfig: faceOnly(false) },
   { name: 'faces + all attributes', path: '/v1/faces/detect', fields: { attributes: 'all' }, images, humanConfig: faceOnly(true) },
-  {
-    name: 'segment (selfie, cutout)',
+  ...(['cutout', 'mask'] as const).map((mode) => ({
+    name: `segment (selfie, ${mode})`,
     path: '/v1/images/segment',
-    fields: { mode: 'cutout' },
-    images: ['faces/single/happy.jpg', 'faces/single/neutral.jpg', 'faces/padded/identities/amy/01.jpg'],
-    humanConfig: { ...off, face: { enabled: false }, segmentation: { enabled: true, modelPath: 'selfie.json' } },
-  },
+    fields: { mode },
+    images: segmentImages,
+    // Human's 'default' mode returns the image with the alpha as a fourth channel, 'alpha' the mask alone.
+    humanConfig: { ...off, face: { enabled: false }, segmentation: { enabled: true, modelPath: 'selfie.json', mode: mode === 'mask' ? 'alpha' : 'default' } },
+  })),
 ];
