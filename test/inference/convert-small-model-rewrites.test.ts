@@ -94,7 +94,7 @@ test('a one-channel NHWC input reaches NCHW by a Reshape, not a Transpose', asyn
   await assertMatches(rgb, [1, 6, 5, 3], 1e-6);
 });
 
-test('an 8-channel convolution is widened to a block when only depthwise and 1x1 convolutions read it, not for a 3x3 reader', async () => {
+test('an 8-channel convolution is widened to a block when only depthwise and 1x1 convolutions read it, not for a 3x3 reader nor a pool', async () => {
   // Widened, the depthwise output carries 16 channels and the graph output reads a Slice back to the true 8.
   const cheap = graph([1, 6, 6, 3], { w: { data: ramp(3 * 8, 40), shape: [1, 1, 3, 8] }, d: { data: ramp(9 * 8, 41), shape: [3, 3, 8, 1] } }, [
     conv('a', 'x', 'w'),
@@ -113,4 +113,11 @@ test('an 8-channel convolution is widened to a block when only depthwise and 1x1
   // 'a' has a 3x3 reader: not widened; 'k' (only a depthwise reader) is, hence one Slice, before 'out'.
   assert.equal(ops(full).filter((op) => op === 'Slice').length, 1, ops(full).join());
   await assertMatches(full, [1, 6, 6, 3], 1e-6);
+  // Read by a pool only (or a Concat, as iris's 15-channel head): nothing gained, so not widened, no Slice.
+  const pooled = graph([1, 6, 6, 3], { w: { data: ramp(3 * 8, 45), shape: [1, 1, 3, 8] } }, [
+    conv('a', 'x', 'w'),
+    { name: 'out', op: 'MaxPool', input: ['a'], attr: { ...T, ksize: list([1, 3, 3, 1]), strides: list([1, 2, 2, 1]), padding: s('SAME'), data_format: s('NHWC') } },
+  ]);
+  assert.ok(!ops(pooled).includes('Slice'), ops(pooled).join());
+  await assertMatches(pooled, [1, 6, 6, 3], 1e-6);
 });

@@ -73,9 +73,12 @@ function widenLanes(nodes: NodeSpec[], initializers: Map<string, TensorValue>, m
   const sliced = new Map<string, string>();
   const out: NodeSpec[] = [];
   const useful = new Set<string>();
-  const uses = (lane: Lane | undefined) => lane?.origins.forEach((o) => useful.add(o));
-  /** Narrow widened convolutions that a full spatial convolution reads (see NARROW). */
+  /** Narrow widened convolutions read by a full spatial convolution, or by anything but a convolution (see NARROW). */
   const costly = new Set<string>();
+  const uses = (lane: Lane | undefined, byConv = false) => lane?.origins.forEach((o) => {
+    useful.add(o);
+    if (!byConv && lane.real < CHANNEL_BLOCK) costly.add(o);
+  });
   let widened = 0;
 
   /** The value with its true channels only: the input every op that does not know about lanes reads. */
@@ -195,14 +198,14 @@ function widenLanes(nodes: NodeSpec[], initializers: Map<string, TensorValue>, m
         if (x.real < CHANNEL_BLOCK && dims[2]! * dims[3]! > 1) x.origins.forEach((name) => costly.add(name));
         weight = widen(weight, dims, 1, x.width);
         dims[1] = x.width;
-        uses(x);
+        uses(x, true);
       } else if (group === x.real && i === 1 && o === x.real) {
         // Depthwise: one more zero filter per extra channel.
         weight = widen(weight, dims, 0, x.width);
         dims[0] = x.width;
         bias = bias && widen(bias, [o], 0, x.width);
         attributes.group = { kind: 'int', value: x.width };
-        uses(x);
+        uses(x, true);
         lane = { axis: 1, rank: 4, real: o, width: x.width, zero: true, origins: x.origins };
         return { node: withWeights(node, attributes, dims, weight, bias), lane };
       } else {
