@@ -1,9 +1,11 @@
 import { clampAsClip, expandPRelu, fuseHardSwish, reluIntoConcatInputs } from './activations.js';
 import { padChannels } from './channel-pad.js';
+import { convMeanAsFullConv } from './conv-mean.js';
 import type { NodeSpec, TensorValue } from './onnx/proto.js';
 import { foldChannelOpsIntoConvs, foldPadsIntoConvs } from './peephole.js';
 import { halvingResizeAsPool, nearestUpsampleConvAsDepthToSpace } from './resample.js';
 import { denseOnPooledAsConv, scaleBeforeClip, spatialMeanAsPool, spreadChannelGates, type ShapeOf } from './squeeze-excite.js';
+import { unitTransposeAsReshape } from './unit-transpose.js';
 
 /**
  * The rewrites applied to a finished graph (pruned of dead nodes), in order: each works for onnxruntime's
@@ -25,6 +27,8 @@ export function rewriteForOnnxruntime(nodes: NodeSpec[], initializers: Map<strin
   spreadChannelGates(nodes, initializers, shapeOf);
   halvingResizeAsPool(nodes, initializers, shapeOf);
   nearestUpsampleConvAsDepthToSpace(nodes, initializers);
+  convMeanAsFullConv(nodes, initializers, shapeOf);
+  unitTransposeAsReshape(nodes, initializers, shapeOf);
   padChannels(nodes, initializers);
   nameOutputsAtSource(nodes, initializers, outputs);
 }
