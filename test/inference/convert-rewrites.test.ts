@@ -117,3 +117,51 @@ test("inputLayout 'nchw' takes an NHWC image input as NCHW; an NCHW one stays as
   const already = graph([1, 3, 5, 4], {}, [{ name: 'out', op: 'Relu', input: ['x'], attr: T }]);
   assert.deepEqual(convertGraphModel(already.json, already.weights, 'tiny', { inputLayout: 'nchw' }).inputs[0]!.shape, [1, 3, 5, 4]);
 });
+
+/** Values on a coarse grid, so that many are equal: ties are where a rewrite of a comparison goes wrong. */
+function ties(n: number, seed: number, levels: number): Float32Array {
+  return ramp(n, seed).map((v) => Math.round(v * levels) / levels);
+}
+
+test('CenterNet peak picking, h * cast(h == maxpool(h)) on a sigmoid, becomes a Relu of sums, the same bits', async () => {
+  const [hgt, wid, ch] = [12, 10, 16];
+  const g = graph([1, hgt, wid, ch], {}, [
+    { name: 'h', op: 'Sigmoid', input: ['x'], attr: T },
+    { name: 'heat', op: 'Identity', input: ['h'], attr: T },
+    { name: 'pool', op: 'MaxPool', input: ['h'], attr: { ...T, ksize: list([1, 3, 3, 1]), strides: list([1, 1, 1, 1]), padding: s('SAME'), data_format: s('NHWC') } },
+    { name: 'eq', op: 'Equal', input: ['h', 'pool'], attr: T },
+    { name: 'mask', op: 'Cast', input: ['eq'], attr: { SrcT: { type: 'DT_BOOL' }, DstT: { type: 'DT_FLOAT' } } },
+    { name: 'out', op: 'Mul', input: ['h', 'mask'], attr: T },
+  ]);
+  const kinds = ops(g);
+  assert.ok(!kinds.includes('Equal') && !kinds.includes('Cast') && kinds.includes('Relu'), kinds.join());
+  // Plateaus (equal neighbours, both peaks), neighbours one rounding apart, saturated and vanishing sigmoids.
+  const x = ties(hgt * wid * ch, 7, 4).map((v, i) => (i % 97 === 0 ? 40 : i % 89 === 0 ? -90 : i % 7 === 0 ? v + 1e-6 : v * 8));
+  const pairs = new Map((await runTinyGraph(g, x, [1, hgt, wid, ch])).map((p) => [p.name, p]));
+  const h = Float32Array.from(pairs.get('heat')!.ours.data);
+  const out = Float32Array.from(pairs.get('out')!.ours.data);
+  // The mask on our own sigmoid, bit for bit (TF.js's sigmoid differs in the last bits).
+  const at = (y: number, x: number, c: number) => (y < 0 || x < 0 || y >= hgt || x >= wid ? -Infinity : h[(y * wid + x) * ch + c]!);
+  h.forEach((v, i) => {
+    const [y, x, c] = [Math.floor(i / (wid * ch)), Math.floor(i / ch) % wid, i % ch];
+    let max = -Infinity;
+    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) max = Math.max(max, at(y + dy, x + dx, c));
+    assert.equal(out[i], v === max ? v : 0, `element ${i}`);
+  });
+  assert.ok(relativeL2(out, pairs.get('out')!.reference.data) < 1e-6);
+});
+
+test('a TopK over one long row becomes a TopK per row and one over the candidates: same values and indices, ties too', async () => {
+  const n = 1 << 17;
+  const g = graph([1, 256, n / 256], { k: { data: Int32Array.of(100), shape: [] }, flat: { data: Int32Array.of(1, n), shape: [2] } }, [
+    { name: 'row', op: 'Reshape', input: ['x', 'flat'], attr: T },
+    { name: 'top', op: 'TopKV2', input: ['row', 'k'], attr: { ...T, sorted: { b: true } } },
+    { name: 'values', op: 'Identity', input: ['top:0'], attr: T },
+    { name: 'indices', op: 'Cast', input: ['top:1'], attr: { SrcT: { type: 'DT_INT32' }, DstT: { type: 'DT_FLOAT' } } },
+  ]);
+  assert.equal(ops(g).filter((o) => o === 'TopK').length, 2);
+  // Few distinct values: the 100 best are all ties, spread over every row.
+  for (const p of await runTinyGraph(g, ties(n, 8, 8), [1, 256, n / 256])) {
+    assert.deepEqual(Array.from(p.ours.data), Array.from(p.reference.data), p.name);
+  }
+});

@@ -1,9 +1,11 @@
 import { clampAsClip, expandPRelu, fuseHardSwish, reluIntoConcatInputs } from './activations.js';
 import { padChannels } from './channel-pad.js';
 import { convMeanAsFullConv } from './conv-mean.js';
+import { peakMaskInBlockedLayout } from './peak-mask.js';
 import type { NodeSpec, TensorValue } from './onnx/proto.js';
 import { foldChannelOpsIntoConvs, foldPadsIntoConvs } from './peephole.js';
 import { halvingResizeAsPool, nearestUpsampleConvAsDepthToSpace } from './resample.js';
+import { splitLongTopK } from './topk-split.js';
 import { denseOnPooledAsConv, scaleBeforeClip, spatialMeanAsPool, spreadChannelGates, type ShapeOf } from './squeeze-excite.js';
 import { unitTransposeAsReshape } from './unit-transpose.js';
 
@@ -29,7 +31,9 @@ export function rewriteForOnnxruntime(nodes: NodeSpec[], initializers: Map<strin
   nearestUpsampleConvAsDepthToSpace(nodes, initializers);
   convMeanAsFullConv(nodes, initializers, shapeOf);
   unitTransposeAsReshape(nodes, initializers, shapeOf);
+  peakMaskInBlockedLayout(nodes, initializers, shapeOf);
   padChannels(nodes, initializers);
+  splitLongTopK(nodes, initializers, shapeOf);
   nameOutputsAtSource(nodes, initializers, outputs);
 }
 

@@ -45,7 +45,7 @@ export function sourceFiles(entry: ModelEntry): string[] {
  * Bumped whenever the converter writes a different graph for the same sources (a new rewrite), so that cached
  * conversions made by an older converter are redone rather than served.
  */
-export const converterVersion = 6;
+export const converterVersion = 7;
 
 export function hashSources(files: readonly string[]): string {
   const h = createHash('sha256');
