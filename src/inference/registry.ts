@@ -32,8 +32,9 @@ export interface ModelEntry {
   /** Output names in the converted model, with what each holds. */
   outputs: Record<string, string>;
   /**
-   * The outputs the decode step reads, when the model has others: only these are copied out of onnxruntime
-   * (centernet also answers ~5 MB of heatmaps a run that nothing reads). Absent: every output.
+   * The outputs the decode step reads, when the model has others: a converted graph model keeps only these, and
+   * only these are copied out of onnxruntime (centernet's ~5 MB of heatmaps are not even computed into NHWC).
+   * Absent: every output. A change here needs a converterVersion bump (the cache key does not include it).
    */
   fetch?: string[];
   labels?: string[];

@@ -165,3 +165,14 @@ test('a TopK over one long row becomes a TopK per row and one over the candidate
     assert.deepEqual(Array.from(p.ours.data), Array.from(p.reference.data), p.name);
   }
 });
+
+test('outputs: only the named outputs are kept, and the nodes only the others needed are gone', () => {
+  const g = graph([1, 4, 4, 16], {}, [
+    { name: 'kept', op: 'Relu', input: ['x'], attr: T },
+    { name: 'dropped', op: 'Sigmoid', input: ['x'], attr: T },
+  ]);
+  const converted = convertGraphModel(g.json, g.weights, 'tiny', { outputs: ['kept'] });
+  assert.deepEqual(converted.outputs, ['kept']);
+  assert.deepEqual(readOnnx(converted.onnx).nodes.map((n) => n.opType), ['Relu']);
+  assert.throws(() => convertGraphModel(g.json, g.weights, 'tiny', { outputs: ['missing'] }), /none of the outputs/);
+});

@@ -12,7 +12,7 @@ export function convertEntry(entry: ModelEntry): ConvertedModel {
   switch (entry.source.format) {
     case 'tfjs-graph': {
       const { json, weights } = readTfjsModel(file);
-      return convertGraphModel(json, weights, entry.id, { inputLayout: entry.input.layout });
+      return convertGraphModel(json, weights, entry.id, { inputLayout: entry.input.layout, outputs: entry.fetch });
     }
     case 'tfjs-layers': {
       const { json, weights } = readTfjsModel(file);
