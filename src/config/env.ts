@@ -25,7 +25,7 @@ export interface Config {
     threads: number;
     /** Worker threads running models; 0 = cores / threads (at least 1). */
     workers: number;
-    /** Runs of one model at once; 0 = as many as there are workers. */
+    /** Runs of one model in flight; 0 = what the workers hold (one running and, single-threaded, one queued each). */
     concurrencyPerModel: number;
     /** Micro-batching window for models with a dynamic batch axis, ms; 0 disables it. */
     batchWindowMs: number;

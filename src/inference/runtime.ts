@@ -15,7 +15,7 @@ export interface RuntimeOptions {
   threads: number;
   /** Worker threads that run models, each with its own sessions (default 1). Runs on different workers overlap. */
   workers?: number;
-  /** Runs of one model at once, across the workers; 0 = as many as there are workers. */
+  /** Runs of one model in flight, across the workers; 0 = what the workers hold (SessionPool.capacity). */
   concurrencyPerModel: number;
   /** How long a dynamic-batch model waits for more requests to join a batch, in ms (0 disables batching). */
   batchWindowMs: number;
@@ -67,7 +67,7 @@ class ModelRunner {
   }
 
   private async slot<T>(fn: () => Promise<T>): Promise<T> {
-    const limit = this.opts.concurrencyPerModel || this.pool.size;
+    const limit = this.opts.concurrencyPerModel || this.pool.capacity;
     if (this.active >= limit) await new Promise<void>((r) => this.waiting.push(r));
     this.active++;
     try {

@@ -54,8 +54,12 @@ export function createServices(config: Config): Services {
     budget,
   });
   const gate = { limits: config.limits, fetchAllowHosts: config.fetchAllowHosts };
-  const faces = new FaceService(inference, { ...config.faces, gate, concurrency, budget });
-  const segmentation = new SegmentationService(inference, { gate, concurrency, budget });
+  // A face or segmentation request moves between the event loop (crops, tensors), libvips and the model workers;
+  // twice the images in flight keep all three busy (bench through HTTP, faces at 16 clients, 3 alternating rounds:
+  // 1.72 -> 1.83 cores busy, 45 -> 53 img/s).
+  const recognition = config.processingConcurrency || 2 * (cores + 1);
+  const faces = new FaceService(inference, { ...config.faces, gate, concurrency: recognition, budget });
+  const segmentation = new SegmentationService(inference, { gate, concurrency: recognition, budget });
   const vision = new VisionService({
     limits: config.limits, fetchAllowHosts: config.fetchAllowHosts, runtime: inference, models, budget, threadsPerImage: imaging.threadsPerImage,
     moderation: { block: config.vision.moderationBlock, review: config.vision.moderationReview, maxFrames: config.vision.moderationFrames },
