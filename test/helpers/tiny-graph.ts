@@ -1,4 +1,9 @@
+import assert from 'node:assert/strict';
+import { convertGraphModel } from '../../src/inference/convert/graph/convert.js';
 import type { GraphModelJson, TfAttr, TfNode } from '../../src/inference/convert/graph/tf-types.js';
+import { readOnnx } from '../../src/inference/convert/onnx/read.js';
+import { runTinyGraph } from './exactness.js';
+import { relativeL2 } from './tfjs-reference.js';
 
 /** Hand-built TF.js graph models for the converter's rewrite tests: a placeholder, constants and the nodes given. */
 
@@ -34,3 +39,15 @@ export const conv = (name: string, input: string, w: string, o: { stride?: numbe
   name, op: 'Conv2D', input: [input, w],
   attr: { ...T, strides: list([1, o.stride ?? 1, o.stride ?? 1, 1]), padding: s(o.padding ?? 'SAME'), data_format: s('NHWC'), dilations: list([1, 1, 1, 1]) },
 });
+
+/** The op types of the graph once converted (what a rewrite must have removed or added). */
+export const ops = (g: Graph): string[] => readOnnx(convertGraphModel(g.json, g.weights, 'tiny').onnx).nodes.map((n) => n.opType);
+
+/** Every output of the converted graph within `tolerance` relative L2 of TF.js's, on a ramp input of `shape`. */
+export async function assertMatches(g: Graph, shape: number[], tolerance: number): Promise<void> {
+  const x = ramp(shape.reduce((a, b) => a * b, 1), 5);
+  for (const p of await runTinyGraph(g, x, shape)) {
+    const err = relativeL2(Float32Array.from(p.ours.data), p.reference.data);
+    assert.ok(err <= tolerance, `${p.name}: relative L2 ${err}`);
+  }
+}

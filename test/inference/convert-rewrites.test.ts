@@ -4,23 +4,13 @@ import * as ort from 'onnxruntime-node';
 import { convertGraphModel } from '../../src/inference/convert/graph/convert.js';
 import { readOnnx } from '../../src/inference/convert/onnx/read.js';
 import { runTinyGraph } from '../helpers/exactness.js';
-import { conv, graph, list, ramp, s, T, type Graph } from '../helpers/tiny-graph.js';
+import { assertMatches, conv, graph, list, ops, ramp, s, T } from '../helpers/tiny-graph.js';
 import { loadTfGraph, relativeL2, runTfGraph } from '../helpers/tfjs-reference.js';
 
 // Hand-built graphs for converter 4's rewrites (src/inference/convert/rewrites.ts): each must fire (the op it
 // removes is gone from the converted graph) and keep the outputs TF.js computes.
 
-function ops(g: Graph): string[] {
-  return readOnnx(convertGraphModel(g.json, g.weights, 'tiny').onnx).nodes.map((n) => n.opType);
-}
 
-async function assertMatches(g: Graph, shape: number[], tolerance: number): Promise<void> {
-  const x = ramp(shape.reduce((a, b) => a * b, 1), 5);
-  for (const p of await runTinyGraph(g, x, shape)) {
-    const err = relativeL2(Float32Array.from(p.ours.data), p.reference.data);
-    assert.ok(err <= tolerance, `${p.name}: relative L2 ${err}`);
-  }
-}
 
 test('PRelu after a convolution, slopes of every sign and size, as x + (1 - a) relu(-x)', async () => {
   const g = graph([1, 6, 7, 3], { w: { data: ramp(3 * 3 * 3 * 4, 1), shape: [3, 3, 3, 4] }, a: { data: Float32Array.of(0.1, -0.5, 2, 1), shape: [4] } }, [

@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { convertGraphModel } from '../../src/inference/convert/graph/convert.js';
 import type { TfNode } from '../../src/inference/convert/graph/tf-types.js';
-import { readOnnx } from '../../src/inference/convert/onnx/read.js';
-import { runTinyGraph } from '../helpers/exactness.js';
-import { conv, graph, list, ramp, s, T, type Graph } from '../helpers/tiny-graph.js';
-import { relativeL2 } from '../helpers/tfjs-reference.js';
+import { assertMatches, conv, graph, list, ops, ramp, s, T } from '../helpers/tiny-graph.js';
 
 // Hand-built graphs for the rewrites that gender's converted graph needed (conv-mean.ts, unit-transpose.ts, the
 // narrow case of channel-pad.ts): each must fire where it should, not where it should not, and keep TF.js's outputs.
@@ -14,15 +10,7 @@ const depthwise = (name: string, input: string, w: string): TfNode => ({
   name, op: 'DepthwiseConv2dNative', input: [input, w], attr: { ...T, strides: list([1, 1, 1, 1]), padding: s('SAME'), data_format: s('NHWC'), dilations: list([1, 1, 1, 1]) },
 });
 
-const ops = (g: Graph): string[] => readOnnx(convertGraphModel(g.json, g.weights, 'tiny').onnx).nodes.map((n) => n.opType);
 
-async function assertMatches(g: Graph, shape: number[], tolerance: number): Promise<void> {
-  const x = ramp(shape.reduce((a, b) => a * b, 1), 5);
-  for (const p of await runTinyGraph(g, x, shape)) {
-    const err = relativeL2(Float32Array.from(p.ours.data), p.reference.data);
-    assert.ok(err <= tolerance, `${p.name}: relative L2 ${err}`);
-  }
-}
 
 test('a convolution read only by a spatial mean becomes one convolution over the whole input (SAME, VALID, strided)', async () => {
   const cases = [
