@@ -68,7 +68,8 @@ export function createServices(config: Config): Services {
       faces: async (ctx, params) => (await faces.detect(ctx.probe, faces.parse(params ?? {}), rgbFromDecoded(await ctx.decoded()))).faces,
     },
   });
-  // Jobs draw fewer cores than the machine has from the shared budget, so synchronous requests keep one.
+  // Jobs run on one lane with fewer threads than the machine has cores, so synchronous requests keep one (runs
+  // of several threads also hold the shared budget; single-threaded ones are capped by their lane).
   const jobInference = new InferenceRuntime(createModelStore(config.dataDir), models, {
     threads: config.jobs.threads || Math.max(1, cores - 1),
     concurrencyPerModel: 1,
