@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readOnnx } from './convert/onnx/read.js';
-import { hashSources, sourceFiles } from './convert/sources.js';
+import { conversionHash } from './convert/sources.js';
 import type { ConvertedModel } from './convert/graph/convert.js';
 import type { ModelEntry } from './registry.js';
 
@@ -39,7 +39,7 @@ export class ModelStore {
   /** The prepared model if its conversion is cached for the installed sources; never converts. */
   find(entry: ModelEntry): PreparedModel | undefined {
     if (entry.source.format === 'onnx') return this.prepare(entry);
-    const sourceHash = hashSources(sourceFiles(entry));
+    const sourceHash = conversionHash(entry);
     const p = this.paths(entry, sourceHash);
     if (!existsSync(p.meta) || !existsSync(p.onnx)) return undefined;
     return JSON.parse(readFileSync(p.meta, 'utf8')) as PreparedModel;
@@ -61,7 +61,7 @@ export class ModelStore {
     }
     const cached = this.find(entry);
     if (cached) return cached;
-    const sourceHash = hashSources(sourceFiles(entry));
+    const sourceHash = conversionHash(entry);
     const converted = this.convert(entry);
     const p = this.paths(entry, sourceHash);
     mkdirSync(this.dir, { recursive: true });

@@ -34,7 +34,7 @@ export interface ModelEntry {
   /**
    * The outputs the decode step reads, when the model has others: a converted graph model keeps only these, and
    * only these are copied out of onnxruntime (centernet's ~5 MB of heatmaps are not even computed into NHWC).
-   * Absent: every output. A change here needs a converterVersion bump (the cache key does not include it).
+   * Absent: every output. Part of the conversion's cache key (conversionHash).
    */
   fetch?: string[];
   labels?: string[];

@@ -33,6 +33,10 @@ test('the model store converts once, caches by source hash, and a second store f
     assert.match(a.sha256, /^[0-9a-f]{64}$/);
     assert.ok(existsSync(a.onnx) && statSync(a.onnx).size > 100_000);
     assert.deepEqual(a.inputs[0]!.shape, [null, 64, 64, 1]);
+    // The registry settings that shape the graph are part of the key: changed, the cached file is not served.
+    assert.equal(store.find({ ...entry, fetch: ['Identity'] }), undefined, 'other outputs kept');
+    assert.equal(store.find({ ...entry, input: { ...entry.input, layout: 'nchw' } }), undefined, 'other input layout');
+    assert.equal(store.find(entry)?.onnx, a.onnx);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

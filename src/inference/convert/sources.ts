@@ -47,9 +47,18 @@ export function sourceFiles(entry: ModelEntry): string[] {
  */
 export const converterVersion = 7;
 
-export function hashSources(files: readonly string[]): string {
+/**
+ * The cache key of a conversion: the source files, the converter's version and the entry's settings that shape the
+ * converted graph (its input layout, the outputs it keeps), so that editing either in the registry converts again.
+ */
+export function conversionHash(entry: ModelEntry): string {
+  return hashSources(sourceFiles(entry), JSON.stringify({ layout: entry.input.layout, outputs: entry.fetch ?? null }));
+}
+
+export function hashSources(files: readonly string[], settings = ''): string {
   const h = createHash('sha256');
   h.update(`imgsense-convert/${converterVersion}`);
+  h.update(settings);
   for (const f of files) {
     h.update(path.basename(f));
     h.update(readFileSync(f));
