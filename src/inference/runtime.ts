@@ -3,6 +3,7 @@ import type { ModelStore, PreparedModel } from './model-store.js';
 import type { ModelEntry } from './registry.js';
 import { SessionPool, type RunBudget } from './session-pool.js';
 import type { SessionSpec } from './session-worker.js';
+import { modelRunSeconds } from '../observability/metrics.js';
 
 /** Typed arrays in, typed arrays out: callers never see the runtime's tensor type. */
 export interface TensorData {
@@ -63,7 +64,14 @@ class ModelRunner {
     private readonly pool: SessionPool,
     private readonly opts: RuntimeOptions,
   ) {
-    this.spec = { key: `${entry.id}:${prepared.sha256}`, file: prepared.onnx, options: sessionOptions(opts.threads, opts.provider) as Record<string, unknown>, ...(entry.fetch && { fetch: entry.fetch }) };
+    const timer = modelRunSeconds.labels(entry.id);
+    this.spec = {
+      key: `${entry.id}:${prepared.sha256}`,
+      file: prepared.onnx,
+      options: sessionOptions(opts.threads, opts.provider) as Record<string, unknown>,
+      ...(entry.fetch && { fetch: entry.fetch }),
+      timed: (ms) => timer.observe(ms / 1000),
+    };
   }
 
   private async slot<T>(fn: () => Promise<T>): Promise<T> {

@@ -35,7 +35,9 @@ parentPort.on('message', async (msg) => {
   try {
     const s = await session(msg.key, msg.file, msg.options);
     const feeds = { [s.inputNames[0]]: new ort.Tensor('float32', msg.data, msg.dims) };
+    const start = performance.now();
     const out = await (msg.fetch ? s.run(feeds, msg.fetch) : s.run(feeds));
+    const ms = performance.now() - start;
     const outputs = {};
     const transfer = [];
     for (const [name, t] of Object.entries(out)) {
@@ -44,7 +46,7 @@ parentPort.on('message', async (msg) => {
       transfer.push(data.buffer);
       outputs[name] = { data, dims: [...t.dims] };
     }
-    parentPort.postMessage({ seq: msg.seq, outputs }, transfer);
+    parentPort.postMessage({ seq: msg.seq, outputs, ms }, transfer);
   } catch (err) {
     parentPort.postMessage({ seq: msg.seq, error: err instanceof Error ? err.message : String(err) });
   }
@@ -59,13 +61,15 @@ export interface SessionSpec {
   options: Record<string, unknown>;
   /** Output names to copy out (ModelEntry.fetch); all when absent. */
   fetch?: string[];
+  /** Told how long each run of this session took inside the worker (session.run alone, wall clock). */
+  timed?: (ms: number) => void;
 }
 
 export interface WorkerOutputs {
   [name: string]: { data: Float32Array; dims: number[] };
 }
 
-interface Waiting { resolve: (out: WorkerOutputs) => void; reject: (err: Error) => void }
+interface Waiting { resolve: (out: WorkerOutputs) => void; reject: (err: Error) => void; timed?: ((ms: number) => void) | undefined }
 
 /** The main thread's handle on one worker: one run at a time, answers matched by sequence number. */
 export class SessionWorker {
@@ -79,12 +83,13 @@ export class SessionWorker {
     this.worker = new Worker(workerSource, { eval: true, workerData: { ort } });
     // An idle worker must not keep a CLI process alive; one with a run in flight must.
     this.worker.unref();
-    this.worker.on('message', (m: { seq: number; outputs?: WorkerOutputs; error?: string }) => {
+    this.worker.on('message', (m: { seq: number; outputs?: WorkerOutputs; ms?: number; error?: string }) => {
       const w = this.waiting.get(m.seq);
       if (!w) return;
       this.settled(m.seq);
-      if (m.error !== undefined) w.reject(new Error(m.error));
-      else w.resolve(m.outputs!);
+      if (m.error !== undefined) return w.reject(new Error(m.error));
+      if (m.ms !== undefined) w.timed?.(m.ms);
+      w.resolve(m.outputs!);
     });
     const fail = (err: Error) => {
       this.dead ??= err;
@@ -106,7 +111,7 @@ export class SessionWorker {
     const seq = ++this.seq;
     if (this.waiting.size === 0) this.worker.ref();
     return new Promise<WorkerOutputs>((resolve, reject) => {
-      this.waiting.set(seq, { resolve, reject });
+      this.waiting.set(seq, { resolve, reject, timed: spec.timed });
       // The input is copied, not transferred: callers may read their tensor again after the run.
       this.worker.postMessage({ op: 'run', seq, key: spec.key, file: spec.file, options: spec.options, fetch: spec.fetch, data: input.data, dims: input.dims });
     });

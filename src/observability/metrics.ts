@@ -45,6 +45,19 @@ export const modelDecodes = new Counter({
   registers: [registry],
 });
 
+/**
+ * Time inside the inference workers, apart from the request around it: with one intra-op thread per worker
+ * (the default) a run's wall clock is about the CPU it took, so sum over answers is the models' share of a
+ * request (bench/recognition.ts prints it).
+ */
+export const modelRunSeconds = new Histogram({
+  name: 'imgsense_model_run_seconds',
+  help: 'Model runs (onnxruntime session.run in an inference worker, wall clock) by model; a micro-batch is one run',
+  labelNames: ['model'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+  registers: [registry],
+});
+
 // Super-resolution and jobs (issue 6).
 export const upscaleTiles = new Counter({
   name: 'imgsense_upscale_tiles_total',

@@ -45,7 +45,11 @@ export function describeSchema(s: Schema): string {
       const max = s.maxLength as number | undefined;
       return max !== undefined ? `string of ${min} to ${max} characters` : min > 0 ? 'non-empty string' : 'string';
     }
-    case 'array': return s.maxItems !== undefined ? `array of at most ${s.maxItems} items` : 'array';
+    case 'array': {
+      const of = s.items?.enum ? ` of ${s.items.enum.join(', ')}` : '';
+      const count = s.minItems !== undefined && s.maxItems !== undefined ? ` (${s.minItems} to ${s.maxItems} items)` : s.maxItems !== undefined ? ` (at most ${s.maxItems} items)` : '';
+      return `array${of}${count}`;
+    }
     case 'object': return 'object';
     default: return 'value';
   }
@@ -56,6 +60,8 @@ const join = (path: string, key: string | number) =>
 
 function coerceScalar(s: Schema, value: unknown): unknown {
   if (typeof value !== 'string') return value;
+  // A form field holds one string: `features=objects,faces` or `classes=dog` is the list a curl user means.
+  if (s.type === 'array' && !value.trimStart().startsWith('[')) return value.split(',').map((t) => t.trim()).filter((t) => t !== '');
   if ((s.type === 'integer' || s.type === 'number') && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
   if (s.type === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
   return value;

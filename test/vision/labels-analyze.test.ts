@@ -84,6 +84,8 @@ test('analyze: objects, labels and moderation from one decode, each part as its 
   assert.deepEqual(r.labels, labels.labels);
   const { requestId: _id, ...mod } = moderation;
   assert.deepEqual(r.moderation, mod);
+  const listed = await post('/v1/vision/analyze', image, { features: 'objects, moderation' });
+  assert.deepEqual(Object.keys(listed).filter((k) => k !== 'requestId').sort(), ['moderation', 'objects'], 'a form field may list the features separated by commas');
   const only = await post('/v1/vision/analyze', image, { features: ['moderation'] });
   assert.deepEqual(Object.keys(only).sort(), ['moderation', 'requestId']);
   // JSON works the same

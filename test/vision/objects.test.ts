@@ -95,13 +95,26 @@ test('no objects -> an empty list, not an error', async () => {
   assert.deepEqual(none.objects, []);
 });
 
+test('a form field\'s comma-separated text is the list it names; JSON keeps arrays strict', async () => {
+  const form = await postForm(server.url, '/v1/vision/objects', fixture('objects/person.jpg'), { classes: 'dog, horse', top_k: 10 });
+  const body = (await form.json()) as ObjectsBody;
+  assert.equal(form.status, 200, JSON.stringify(body));
+  const names = new Set(body.objects.map((o) => o.name));
+  assert.deepEqual([...names].sort(), ['dog', 'horse'], JSON.stringify(body.objects));
+  const json = await postJson(server.url, '/v1/vision/objects', { image: fixture('objects/person.jpg').toString('base64'), classes: 'dog' });
+  assert.equal(json.status, 400);
+  assert.match(((await json.json()) as ErrorBody).error.message, /^Expected array of person, bicycle, .* \(at most 80 items\) for classes but received "dog"$/);
+  const unknown = await postForm(server.url, '/v1/vision/objects', fixture('objects/person.jpg'), { classes: 'dog,spaceship' });
+  assert.equal(unknown.status, 400);
+  assert.match(((await unknown.json()) as ErrorBody).error.message, /for classes\[1\] but received "spaceship"$/);
+});
+
 test('bad parameters: a catalogued 400 naming the parameter, what is allowed and what was received', async () => {
   const cases: [Record<string, unknown>, string, RegExp][] = [
     [{ top_k: 120 }, 'InvalidParameterValue', /^Expected integer between 1 and 100 for top_k but received 120$/],
     [{ top_k: 0 }, 'InvalidParameterValue', /for top_k but received 0/],
     [{ min_score: 1.5 }, 'InvalidParameterValue', /^Expected number between 0 and 1 for min_score but received 1.5$/],
     [{ classes: ['tvmonitor'] }, 'InvalidParameterValue', /^Expected one of person, bicycle, .*tv, .* for classes\[0\] but received "tvmonitor"$/],
-    [{ classes: 'dog' }, 'InvalidParameterValue', /Expected array of at most 80 items for classes but received "dog"/],
     [{ model: 'yolo' }, 'InvalidParameterValue', /^Expected one of centernet, nanodet for model but received "yolo"$/],
     [{ colour: 'red' }, 'InvalidParameter', /Expected only .*top_k.* but received "colour"/],
   ];
@@ -213,4 +226,17 @@ test('every decodable format with listed objects: the same classes found (BMP, P
       assert.ok(r.objects.some((o) => names.includes(o.name)), `${f.path}: no ${name} in ${r.objects.map((o) => o.name)}`);
     }
   }
+});
+
+test('/metrics counts each model run with the time it took in its worker', async () => {
+  const runs = async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const value = (suffix: string) => Number(new RegExp(`^imgsense_model_run_seconds_${suffix}\\{model="nanodet"\\} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
+    return { count: value('count'), sum: value('sum') };
+  };
+  const before = await runs();
+  await objects(fixture('objects/dog.jpg'), { model: 'nanodet' });
+  const after = await runs();
+  assert.equal(after.count, before.count + 1, 'one detector run for one image');
+  assert.ok(after.sum > before.sum && after.sum - before.sum < 60, `a plausible run time: ${after.sum - before.sum} s`);
 });
