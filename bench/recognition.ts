@@ -17,6 +17,12 @@
  * - --rounds N (default 1): each case's API phases and reference phases alternate N times, and every phase keeps
  *   its best round: on this shared host both sides drifted by a third between runs minutes apart, so a single
  *   API-then-reference pass can favour either side.
+ * - The ceiling: what the ratio could be if the API spent nothing but its model runs and the JPEG decode that both
+ *   sides pay: reference CPU ms/img over (models ms/img + decode ms/img). "models ms/img" is the server's
+ *   imgsense_model_cpu_seconds_total (the runs' CPU on their worker threads) per answer, taken from the 1-client
+ *   phase (the least contended: runs cost more CPU when cores are shared, caches being cold); "decode" is the
+ *   reference's own sharp decode of the case's images, timed in this process (CPU, all threads). A case whose
+ *   ceiling is under a goal cannot meet it by trimming the rest of the request; only faster models could.
  * --env sets the server's environment (e.g. IMGSENSE_INFERENCE_THREADS=1). Cases come from
  * bench/lib/recognition-cases/*.ts. The machine may be shared: the load average is printed.
  */
@@ -29,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import type { RecognitionCase } from './lib/recognition-cases/types.js';
 import { cases as visionCases } from './lib/recognition-cases/vision.js';
 import { cases as faceCases } from './lib/recognition-cases/faces.js';
+import sharp from 'sharp';
 import { detectorIds } from '../src/inference/models/object-detector.js';
 import { buildServer, encodeForm, keepAliveClient } from './lib/http-client.js';
 
@@ -83,7 +90,25 @@ async function startServer(models: string[]): Promise<{ url: string; child: Chil
  * cpuMs: CPU time per image (user + system, every thread of the server, or of the reference processes). Unlike
  * images/s it does not move with idle cores, so it tells a slower pipeline from one that leaves cores unused.
  */
-interface Phase { imagesPerSecond: number; p50: number; p99: number; failures: number; cpuMs: number }
+interface Phase { imagesPerSecond: number; p50: number; p99: number; failures: number; cpuMs: number; modelMs?: number }
+
+/** CPU seconds the server's model runs have taken so far, all models together (imgsense_model_cpu_seconds_total). */
+async function modelSeconds(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return [...text.matchAll(/^imgsense_model_cpu_seconds_total\{[^}]*\} (\S+)/gm)].reduce((t, m) => t + Number(m[1]), 0);
+}
+
+/** CPU ms per image of the reference's decode (bench/lib/human-worker.ts via test/helpers/human-reference.ts). */
+async function decodeMs(files: string[]): Promise<number> {
+  const bytes = files.map((p) => readFileSync(path.join(fixturesDir, p)));
+  const decode = (b: Buffer) => sharp(b).autoOrient().removeAlpha().toColourspace('srgb').raw().toBuffer();
+  for (const b of bytes) await decode(b);
+  const rounds = 5;
+  const cpu0 = process.cpuUsage();
+  for (let r = 0; r < rounds; r++) for (const b of bytes) await decode(b);
+  const cpu = process.cpuUsage(cpu0);
+  return (cpu.user + cpu.system) / 1000 / (rounds * bytes.length);
+}
 
 /** A process's CPU time so far, in ms (all threads; Linux /proc, NaN elsewhere). */
 function processCpuMs(pid: number): number {
@@ -106,6 +131,7 @@ async function runApi(url: string, pid: number, c: RecognitionCase, concurrency:
   let failures = 0;
   let next = 0;
   const cpu0 = processCpuMs(pid);
+  const model0 = await modelSeconds(url);
   const start = performance.now();
   const end = start + seconds * 1000;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -117,9 +143,10 @@ async function runApi(url: string, pid: number, c: RecognitionCase, concurrency:
   }));
   const wall = performance.now() - start;
   const cpuMs = (processCpuMs(pid) - cpu0) / latencies.length;
+  const modelMs = ((await modelSeconds(url)) - model0) * 1000 / latencies.length;
   client.close();
   latencies.sort((a, b) => a - b);
-  return { imagesPerSecond: (latencies.length * 1000) / wall, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), failures, cpuMs };
+  return { imagesPerSecond: (latencies.length * 1000) / wall, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), failures, cpuMs, modelMs };
 }
 
 async function runReference(c: RecognitionCase, processes: number): Promise<Phase> {
@@ -162,7 +189,7 @@ console.log(`bench:recognition on ${cores} cores, ${seconds} s per phase, best o
 const { url, child } = await startServer([...new Set(selected.flatMap(modelsOf))]);
 const report: Record<string, unknown>[] = [];
 try {
-  const rows: string[] = ['| case | clients | API img/s | p50 ms | p99 ms | CPU ms/img | reference img/s (processes) | ref p50 ms | ref CPU ms/img | ratio |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const rows: string[] = ['| case | clients | API img/s | p50 ms | p99 ms | CPU ms/img | models ms/img | reference img/s (processes) | ref p50 ms | ref CPU ms/img | ratio |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
   for (const c of selected) {
     const api = new Map<number, Phase>();
     const refs = new Map<number, Phase>();
@@ -171,16 +198,22 @@ try {
       for (const n of clients) keep(api, n, await runApi(url, child.pid!, c, n));
       if (Object.keys(c.humanConfig).length > 0) for (const p of [...new Set([1, cores])]) keep(refs, p, await runReference(c, p));
     }
+    const decode = await decodeMs(c.images);
     const bestApi = Math.max(...[...api.values()].map((p) => p.imagesPerSecond));
     const bestRef = refs.size ? Math.max(...[...refs.values()].map((p) => p.imagesPerSecond)) : NaN;
     for (const n of clients) {
       const a = api.get(n)!;
       // clients 1 is compared with one reference process; more clients with one process per core
       const r = refs.get(n === 1 ? 1 : cores);
-      rows.push(`| ${c.name} | ${n} | ${f1(a.imagesPerSecond)}${a.failures ? ` (${a.failures} failed)` : ''} | ${f0(a.p50)} | ${f0(a.p99)} | ${f1(a.cpuMs)} | ${r ? `${f1(r.imagesPerSecond)} (${n === 1 ? 1 : cores})` : 'n/a'} | ${r ? f0(r.p50) : '—'} | ${r ? f1(r.cpuMs) : '—'} | ${r ? `${(a.imagesPerSecond / r.imagesPerSecond).toFixed(1)}x` : '—'} |`);
+      rows.push(`| ${c.name} | ${n} | ${f1(a.imagesPerSecond)}${a.failures ? ` (${a.failures} failed)` : ''} | ${f0(a.p50)} | ${f0(a.p99)} | ${f1(a.cpuMs)} | ${f1(a.modelMs ?? NaN)} | ${r ? `${f1(r.imagesPerSecond)} (${n === 1 ? 1 : cores})` : 'n/a'} | ${r ? f0(r.p50) : '—'} | ${r ? f1(r.cpuMs) : '—'} | ${r ? `${(a.imagesPerSecond / r.imagesPerSecond).toFixed(1)}x` : '—'} |`);
     }
-    if (refs.size) rows.push(`| ${c.name}: best vs best | | ${f1(bestApi)} | | | | ${f1(bestRef)} | | | **${(bestApi / bestRef).toFixed(1)}x** |`);
-    report.push({ case: c.name, api: Object.fromEntries(api), reference: Object.fromEntries(refs) });
+    // The floor of an API request: its models (least contended: the 1-client phase) and the decode both sides pay.
+    const floorApi = (api.get(Math.min(...clients))?.modelMs ?? NaN) + decode;
+    // The reference phase the ratio is taken against (its best images/s), and what each of its images cost.
+    const refCpu = [...refs.values()].reduce((b: Phase | undefined, p) => (!b || p.imagesPerSecond > b.imagesPerSecond ? p : b), undefined)?.cpuMs ?? NaN;
+    const ceiling = refCpu / floorApi;
+    if (refs.size) rows.push(`| ${c.name}: best vs best (ceiling: ref CPU ${f1(refCpu)} / (models ${f1(floorApi - decode)} + decode ${f1(decode)}) ms = ${ceiling.toFixed(1)}x) | | ${f1(bestApi)} | | | | | ${f1(bestRef)} | | | **${(bestApi / bestRef).toFixed(1)}x** |`);
+    report.push({ case: c.name, api: Object.fromEntries(api), reference: Object.fromEntries(refs), decodeMs: decode, ceiling });
   }
   console.log(json ? JSON.stringify(report, null, 2) : rows.join('\n'));
 } finally {

@@ -3,7 +3,7 @@ import type { ModelStore, PreparedModel } from './model-store.js';
 import type { ModelEntry } from './registry.js';
 import { SessionPool, type RunBudget } from './session-pool.js';
 import type { SessionSpec } from './session-worker.js';
-import { modelRunSeconds } from '../observability/metrics.js';
+import { modelCpuSeconds, modelRunSeconds } from '../observability/metrics.js';
 
 /** Typed arrays in, typed arrays out: callers never see the runtime's tensor type. */
 export interface TensorData {
@@ -65,12 +65,16 @@ class ModelRunner {
     private readonly opts: RuntimeOptions,
   ) {
     const timer = modelRunSeconds.labels(entry.id);
+    const cpu = modelCpuSeconds.labels(entry.id);
     this.spec = {
       key: `${entry.id}:${prepared.sha256}`,
       file: prepared.onnx,
       options: sessionOptions(opts.threads, opts.provider) as Record<string, unknown>,
       ...(entry.fetch && { fetch: entry.fetch }),
-      timed: (ms) => timer.observe(ms / 1000),
+      timed: (ms, cpuMs) => {
+        timer.observe(ms / 1000);
+        if (cpuMs !== undefined) cpu.inc(cpuMs / 1000);
+      },
     };
   }
 

@@ -16,6 +16,16 @@ const workerSource = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
 const ort = require(workerData.ort);
 const sessions = new Map();
+// This thread's CPU time (Linux: the scheduler's ns count, read with one pread): wall time overstates a run's
+// cost whenever the cores are shared with the request's other work.
+const fs = require('node:fs');
+let cpuFd = -1;
+try { cpuFd = fs.openSync('/proc/thread-self/schedstat', 'r'); } catch {}
+const cpuBuf = Buffer.alloc(128);
+function cpuMs() {
+  if (cpuFd < 0) return NaN;
+  try { return Number(cpuBuf.toString('latin1', 0, fs.readSync(cpuFd, cpuBuf, 0, 128, 0)).split(' ')[0]) / 1e6; } catch { return NaN; }
+}
 function session(key, file, options) {
   let s = sessions.get(key);
   if (!s) {
@@ -36,8 +46,10 @@ parentPort.on('message', async (msg) => {
     const s = await session(msg.key, msg.file, msg.options);
     const feeds = { [s.inputNames[0]]: new ort.Tensor('float32', msg.data, msg.dims) };
     const start = performance.now();
+    const cpu0 = cpuMs();
     const out = await (msg.fetch ? s.run(feeds, msg.fetch) : s.run(feeds));
     const ms = performance.now() - start;
+    const cpu = cpuMs() - cpu0;
     const outputs = {};
     const transfer = [];
     for (const [name, t] of Object.entries(out)) {
@@ -46,7 +58,7 @@ parentPort.on('message', async (msg) => {
       transfer.push(data.buffer);
       outputs[name] = { data, dims: [...t.dims] };
     }
-    parentPort.postMessage({ seq: msg.seq, outputs, ms }, transfer);
+    parentPort.postMessage({ seq: msg.seq, outputs, ms, cpu: Number.isFinite(cpu) ? cpu : undefined }, transfer);
   } catch (err) {
     parentPort.postMessage({ seq: msg.seq, error: err instanceof Error ? err.message : String(err) });
   }
@@ -61,15 +73,18 @@ export interface SessionSpec {
   options: Record<string, unknown>;
   /** Output names to copy out (ModelEntry.fetch); all when absent. */
   fetch?: string[];
-  /** Told how long each run of this session took inside the worker (session.run alone, wall clock). */
-  timed?: (ms: number) => void;
+  /**
+   * Told how long each run of this session took inside the worker (session.run alone): wall clock, and the
+   * worker thread's CPU time where the platform tells it (Linux).
+   */
+  timed?: (ms: number, cpuMs?: number) => void;
 }
 
 export interface WorkerOutputs {
   [name: string]: { data: Float32Array; dims: number[] };
 }
 
-interface Waiting { resolve: (out: WorkerOutputs) => void; reject: (err: Error) => void; timed?: ((ms: number) => void) | undefined }
+interface Waiting { resolve: (out: WorkerOutputs) => void; reject: (err: Error) => void; timed?: SessionSpec['timed'] }
 
 /** The main thread's handle on one worker: one run at a time, answers matched by sequence number. */
 export class SessionWorker {
@@ -83,12 +98,12 @@ export class SessionWorker {
     this.worker = new Worker(workerSource, { eval: true, workerData: { ort } });
     // An idle worker must not keep a CLI process alive; one with a run in flight must.
     this.worker.unref();
-    this.worker.on('message', (m: { seq: number; outputs?: WorkerOutputs; ms?: number; error?: string }) => {
+    this.worker.on('message', (m: { seq: number; outputs?: WorkerOutputs; ms?: number; cpu?: number; error?: string }) => {
       const w = this.waiting.get(m.seq);
       if (!w) return;
       this.settled(m.seq);
       if (m.error !== undefined) return w.reject(new Error(m.error));
-      if (m.ms !== undefined) w.timed?.(m.ms);
+      if (m.ms !== undefined) w.timed?.(m.ms, m.cpu);
       w.resolve(m.outputs!);
     });
     const fail = (err: Error) => {

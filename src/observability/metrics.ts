@@ -45,16 +45,23 @@ export const modelDecodes = new Counter({
   registers: [registry],
 });
 
-/**
- * Time inside the inference workers, apart from the request around it: with one intra-op thread per worker
- * (the default) a run's wall clock is about the CPU it took, so sum over answers is the models' share of a
- * request (bench/recognition.ts prints it).
- */
+/** Time inside the inference workers, apart from the request around it (decode, crops, encoding, HTTP). */
 export const modelRunSeconds = new Histogram({
   name: 'imgsense_model_run_seconds',
   help: 'Model runs (onnxruntime session.run in an inference worker, wall clock) by model; a micro-batch is one run',
   labelNames: ['model'] as const,
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+  registers: [registry],
+});
+
+/**
+ * The runs' CPU time on their worker threads (Linux only). Unlike the wall clock it does not grow while a run
+ * waits for a core, so per answer it is the models' share of a request's CPU (bench/recognition.ts prints it).
+ */
+export const modelCpuSeconds = new Counter({
+  name: 'imgsense_model_cpu_seconds_total',
+  help: 'CPU time of model runs on their inference worker threads, by model (with the default single intra-op thread, all of the run; Linux only)',
+  labelNames: ['model'] as const,
   registers: [registry],
 });
 
