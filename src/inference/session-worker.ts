@@ -22,6 +22,8 @@ const fs = require('node:fs');
 let cpuFd = -1;
 try { cpuFd = fs.openSync('/proc/thread-self/schedstat', 'r'); } catch {}
 const cpuBuf = Buffer.alloc(128);
+let lastEnd = 0;
+let lastCpuEnd = 0;
 function cpuMs() {
   if (cpuFd < 0) return NaN;
   try { return Number(cpuBuf.toString('latin1', 0, fs.readSync(cpuFd, cpuBuf, 0, 128, 0)).split(' ')[0]) / 1e6; } catch { return NaN; }
@@ -48,8 +50,14 @@ parentPort.on('message', async (msg) => {
     const start = performance.now();
     const cpu0 = cpuMs();
     const out = await (msg.fetch ? s.run(feeds, msg.fetch) : s.run(feeds));
-    const ms = performance.now() - start;
-    const cpu = cpuMs() - cpu0;
+    // session.run defers the work to setImmediate, so a second queued message starts its clock before the first
+    // run has happened: a run is timed from whichever came later, its request or the end of the run before it.
+    const end = performance.now();
+    const cpuEnd = cpuMs();
+    const ms = end - Math.max(start, lastEnd);
+    const cpu = cpuEnd - Math.max(cpu0, lastCpuEnd);
+    lastEnd = end;
+    lastCpuEnd = cpuEnd;
     const outputs = {};
     const transfer = [];
     for (const [name, t] of Object.entries(out)) {

@@ -67,3 +67,37 @@ test('session pool: a single-threaded lane takes a second run behind the first, 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('session pool: each run is timed alone, though a lane holds a second run queued behind it', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'imgsense-pool-'));
+  const entry = builtinModels.find((m) => m.id === 'emotion')!;
+  const prepared = new ModelStore(dir, (e) => {
+    const { json, weights } = readTfjsModel(path.join(packageDir(e.source.package), e.source.files[0]!));
+    return convertGraphModel(json, weights, e.id);
+  }).prepare(entry);
+  const runs: { ms: number; cpu: number | undefined }[] = [];
+  const spec = { key: 'emotion:timed', file: prepared.onnx, options: sessionOptions(1) as Record<string, unknown>, timed: (ms: number, cpu?: number) => { runs.push({ ms, cpu }); } };
+  const face = await toTensor(await probeImage(fixture('faces/single/happy.jpg'), loadConfig({}).limits), { ...entry.input });
+  // A batch of 32 faces: a run of several milliseconds, long enough to see one counted inside another.
+  const batch = { data: new Float32Array(face.data.length * 32), dims: [32, ...face.dims.slice(1)] };
+  for (let i = 0; i < 32; i++) batch.data.set(face.data, i * face.data.length);
+  const pool = new SessionPool(1, 1);
+  try {
+    await pool.run(spec, batch); // loads the session
+    runs.length = 0;
+    const start = performance.now();
+    await Promise.all(Array.from({ length: 6 }, () => pool.run(spec, batch)));
+    const elapsed = performance.now() - start;
+    assert.equal(runs.length, 6);
+    // One worker runs them one after another: their times cannot add up to more than the time they all took.
+    const wall = runs.reduce((t, r) => t + r.ms, 0);
+    assert.ok(wall <= elapsed + 1, `run times add up to ${wall.toFixed(1)} ms within ${elapsed.toFixed(1)} ms`);
+    if (process.platform === 'linux') {
+      const cpu = runs.reduce((t, r) => t + (r.cpu ?? NaN), 0);
+      assert.ok(cpu > 0 && cpu <= wall * 1.1 + 1, `CPU ${cpu.toFixed(1)} ms for runs of ${wall.toFixed(1)} ms`);
+    }
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
