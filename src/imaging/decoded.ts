@@ -101,7 +101,7 @@ export async function decodeFrames(probe: ImageProbe, indices: readonly number[]
  * `alloc` provides the output array (a pooled one, say); every element is written.
  */
 export function tensorFromDecoded(
-  image: DecodedImage,
+  image: Pick<DecodedImage, 'data' | 'width' | 'height'>,
   spec: Pick<TensorSpec, 'size' | 'layout' | 'channels' | 'range'>,
   alloc: (length: number) => Float32Array = (n) => new Float32Array(n),
 ): Tensor {

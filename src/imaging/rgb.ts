@@ -73,22 +73,3 @@ export async function squareTensor(img: RgbImage, sq: Square, out: number, range
   }
   return tensor;
 }
-
-/**
- * The whole image stretched to out width x height (segmentation models take the frame as it is). `alloc`
- * provides the output array (a pooled one, say); every element is written.
- */
-export async function stretchedTensor(
-  img: RgbImage,
-  outW: number,
-  outH: number,
-  range: [number, number],
-  alloc: (length: number) => Float32Array = (n) => new Float32Array(n),
-): Promise<Float32Array> {
-  const raw = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).resize(outW, outH, { fit: 'fill' }).raw().toBuffer();
-  const [min, max] = range;
-  const scale = (max - min) / 255;
-  const tensor = alloc(raw.length);
-  for (let i = 0; i < raw.length; i++) tensor[i] = raw[i]! * scale + min;
-  return tensor;
-}
