@@ -42,8 +42,8 @@ const faceOnly = (attributes: boolean) => ({
 });
 
 export const cases: RecognitionCase[] = [
-  { name: 'faces (blazeface + facemesh)', path: '/v1/faces/detect', fields: {}, images, humanConfig: faceOnly(false) },
-  { name: 'faces + all attributes', path: '/v1/faces/detect', fields: { attributes: 'all' }, images, humanConfig: faceOnly(true) },
+  { name: 'faces (blazeface + facemesh)', path: '/v1/faces/detect', fields: {}, images, humanConfig: faceOnly(false), decode: { maxSide: 2048 } },
+  { name: 'faces + all attributes', path: '/v1/faces/detect', fields: { attributes: 'all' }, images, humanConfig: faceOnly(true), decode: { maxSide: 2048 } },
   ...(['cutout', 'mask'] as const).map((mode) => ({
     name: `segment (selfie, ${mode})`,
     path: '/v1/images/segment',
@@ -51,5 +51,6 @@ export const cases: RecognitionCase[] = [
     images: segmentImages,
     // Human's 'default' mode returns the image with the alpha as a fourth channel, 'alpha' the mask alone.
     humanConfig: { ...off, face: { enabled: false }, segmentation: { enabled: true, modelPath: 'selfie.json', mode: mode === 'mask' ? 'alpha' : 'default' } },
+    decode: { maxSide: 16_384 },
   })),
 ];

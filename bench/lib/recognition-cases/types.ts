@@ -9,4 +9,6 @@ export interface RecognitionCase {
   images: string[];
   /** @vladmandic/human config that enables exactly the same models (everything else off) */
   humanConfig: Record<string, unknown>;
+  /** How the server decodes this case's images (decodeForModels' maxSide and minSide), for the ceiling. */
+  decode?: { maxSide: number; minSide?: number };
 }

@@ -10,8 +10,8 @@ const detector = (model: 'nanodet' | 'centernet') => ({
 });
 
 export const cases: RecognitionCase[] = [
-  { name: 'objects (nanodet)', path: '/v1/vision/objects', fields: { model: 'nanodet', top_k: 10, min_score: 0.3 }, images: photos, humanConfig: detector('nanodet') },
-  { name: 'objects (centernet)', path: '/v1/vision/objects', fields: { model: 'centernet', top_k: 10, min_score: 0.3 }, images: photos, humanConfig: detector('centernet') },
+  { name: 'objects (nanodet)', path: '/v1/vision/objects', fields: { model: 'nanodet', top_k: 10, min_score: 0.3 }, images: photos, humanConfig: detector('nanodet'), decode: { maxSide: 2048, minSide: 416 } },
+  { name: 'objects (centernet)', path: '/v1/vision/objects', fields: { model: 'centernet', top_k: 10, min_score: 0.3 }, images: photos, humanConfig: detector('centernet'), decode: { maxSide: 2048, minSide: 512 } },
   { name: 'moderation (nsfw-mobilenet-v2)', path: '/v1/vision/moderation', fields: {}, images: photos, humanConfig: {} },
   { name: 'labels', path: '/v1/vision/labels', fields: {}, images: photos, humanConfig: {} },
   { name: 'analyze (objects+labels+moderation)', path: '/v1/vision/analyze', fields: { features: ['objects', 'labels', 'moderation'] }, images: photos, humanConfig: {} },
