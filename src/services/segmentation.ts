@@ -112,7 +112,7 @@ export class SegmentationService {
     const [h, w] = segmentModels[model].size;
     // The frame stretched to the model's input by plain bilinear sampling (TF's resizeBilinear, as the reference
     // library feeds these models): about 1.1 CPU ms in JS into a pooled array, where a sharp resize round trip
-    // took 2.3 (bench/segment-stages.ts).
+    // took 2.3 (bench/request-stages.ts).
     const { data } = tensorFromDecoded(img, { size: [h, w], layout: 'nhwc', channels: 3, range: [0, 1] }, (n) => this.tensors.take(n));
     const outputs = await this.models.run(model, { data, dims: [1, h, w, 3] }).finally(() => this.tensors.give(data));
     const out = Object.values(outputs)[0]!;

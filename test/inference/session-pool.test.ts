@@ -14,6 +14,16 @@ import { sessionOptions } from '../../src/inference/runtime.js';
 import { SessionPool, type RunBudget } from '../../src/inference/session-pool.js';
 import { fixture } from '../helpers/fixtures.js';
 
+/** The emotion model converted into `dir`: small enough to convert in a test, with a dynamic batch axis. */
+function prepareEmotion(dir: string) {
+  const entry = builtinModels.find((m) => m.id === 'emotion')!;
+  const prepared = new ModelStore(dir, (e) => {
+    const { json, weights } = readTfjsModel(path.join(packageDir(e.source.package), e.source.files[0]!));
+    return convertGraphModel(json, weights, e.id);
+  }).prepare(entry);
+  return { entry, prepared };
+}
+
 /** A budget that records how many runs held it at once. */
 function spyBudget(): RunBudget & { taken: number; most: number } {
   let now = 0;
@@ -35,11 +45,7 @@ function spyBudget(): RunBudget & { taken: number; most: number } {
 
 test('session pool: a single-threaded lane takes a second run behind the first, skips the budget, and answers each its own', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'imgsense-pool-'));
-  const entry = builtinModels.find((m) => m.id === 'emotion')!;
-  const prepared = new ModelStore(dir, (e) => {
-    const { json, weights } = readTfjsModel(path.join(packageDir(e.source.package), e.source.files[0]!));
-    return convertGraphModel(json, weights, e.id);
-  }).prepare(entry);
+  const { entry, prepared } = prepareEmotion(dir);
   const spec = (threads: number) => ({ key: `emotion:${threads}`, file: prepared.onnx, options: sessionOptions(threads) as Record<string, unknown> });
   const limits = loadConfig({}).limits;
   const faces = ['angry', 'happy', 'sad', 'surprised', 'neutral'];
@@ -70,11 +76,7 @@ test('session pool: a single-threaded lane takes a second run behind the first, 
 
 test('session pool: each run is timed alone, though a lane holds a second run queued behind it', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'imgsense-pool-'));
-  const entry = builtinModels.find((m) => m.id === 'emotion')!;
-  const prepared = new ModelStore(dir, (e) => {
-    const { json, weights } = readTfjsModel(path.join(packageDir(e.source.package), e.source.files[0]!));
-    return convertGraphModel(json, weights, e.id);
-  }).prepare(entry);
+  const { entry, prepared } = prepareEmotion(dir);
   const runs: { ms: number; cpu: number | undefined }[] = [];
   const spec = { key: 'emotion:timed', file: prepared.onnx, options: sessionOptions(1) as Record<string, unknown>, timed: (ms: number, cpu?: number) => { runs.push({ ms, cpu }); } };
   const face = await toTensor(await probeImage(fixture('faces/single/happy.jpg'), loadConfig({}).limits), { ...entry.input });
